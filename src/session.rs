@@ -1,0 +1,611 @@
+//! An IMAP session: tags, command encoding (quoting and literals), the
+//! read-only allowlist, and collecting a command's responses up to its
+//! tagged completion. Each response is checked against the grammar as it
+//! arrives; deviations are kept, not fatal, so one bad line does not end
+//! a probe.
+
+use crate::framing::{scan, Limits, Scan};
+use crate::grammar::{self, Response, StatusKind, Untagged};
+use crate::readonly;
+use crate::secret::Secret;
+use crate::trace::{Dir, REDACTED};
+use crate::transport::{Connection, IoFault};
+use std::time::{Duration, Instant};
+
+/// Why a command could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionFault {
+    Io(IoFault),
+    /// A line longer than the limit: `start` is its beginning.
+    LineTooLong {
+        limit: usize,
+        start: Vec<u8>,
+    },
+    /// A literal larger than the limit: `line` announced it.
+    LiteralTooLarge {
+        size: u64,
+        limit: u64,
+        line: Vec<u8>,
+    },
+    /// The read-only allowlist refused the command; nothing was sent.
+    Refused(readonly::Refusal),
+    /// The server said BYE before completing the command.
+    Bye {
+        response: Vec<u8>,
+    },
+}
+
+impl std::fmt::Display for SessionFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionFault::Io(e) => e.fmt(f),
+            SessionFault::LineTooLong { limit, .. } => {
+                write!(f, "the server sent a line longer than {limit} bytes")
+            }
+            SessionFault::LiteralTooLarge { size, limit, .. } => write!(
+                f,
+                "the server announced a literal of {size} bytes (limit {limit})"
+            ),
+            SessionFault::Refused(r) => r.fmt(f),
+            SessionFault::Bye { response } => write!(
+                f,
+                "the server closed the session: {}",
+                String::from_utf8_lossy(response).trim_end()
+            ),
+        }
+    }
+}
+
+impl From<IoFault> for SessionFault {
+    fn from(e: IoFault) -> Self {
+        SessionFault::Io(e)
+    }
+}
+
+impl SessionFault {
+    /// The server's own bytes that go with the fault, for evidence.
+    pub fn evidence(&self) -> Vec<u8> {
+        match self {
+            SessionFault::Io(IoFault::Closed { partial })
+            | SessionFault::Io(IoFault::TimedOut { partial, .. }) => partial.clone(),
+            SessionFault::LineTooLong { start, .. } => start.clone(),
+            SessionFault::LiteralTooLarge { line, .. } => line.clone(),
+            SessionFault::Bye { response } => response.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One part of a command line: text, or a string sent as a literal.
+#[derive(Clone)]
+enum Part {
+    Text(String),
+    Literal(Vec<u8>),
+}
+
+/// A command, built up from its parts. Strings are quoted or sent as
+/// literals as their bytes require; secret parts are redacted in the trace.
+#[derive(Clone, Default)]
+pub struct Command {
+    /// Each part, and whether it is secret.
+    parts: Vec<(Part, bool)>,
+}
+
+impl Command {
+    /// A command whose text is given verbatim, e.g. `LIST "" "*"`.
+    pub fn new(text: &str) -> Command {
+        Command::default().raw(text)
+    }
+
+    /// Appends verbatim text.
+    pub fn raw(mut self, text: &str) -> Command {
+        self.parts.push((Part::Text(text.to_string()), false));
+        self
+    }
+
+    /// Appends SP and `value` as an astring: quoted when it can be, a
+    /// literal when it has CR, LF, NUL or 8-bit bytes.
+    pub fn string(mut self, value: &[u8]) -> Command {
+        self.parts.push((Part::Text(" ".into()), false));
+        self.parts.push((encode_string(value), false));
+        self
+    }
+
+    /// Appends SP and a secret, encoded like [`Command::string`] but shown
+    /// in the trace as the redaction marker.
+    pub fn secret(mut self, value: &Secret) -> Command {
+        self.parts.push((Part::Text(" ".into()), false));
+        self.parts
+            .push((encode_string(value.expose().as_bytes()), true));
+        self
+    }
+
+    /// Appends SP and a secret already in its wire form (a base64 SASL
+    /// initial response), redacted in the trace.
+    pub fn secret_atom(mut self, wire: &str) -> Command {
+        self.parts.push((Part::Text(" ".into()), false));
+        self.parts.push((Part::Text(wire.to_string()), true));
+        self
+    }
+
+    /// The text the allowlist judges: literals stand as `{N}`.
+    fn checked_text(&self) -> String {
+        let mut s = String::new();
+        for (p, _) in &self.parts {
+            match p {
+                Part::Text(t) => s.push_str(t),
+                Part::Literal(l) => s.push_str(&format!("{{{}}}", l.len())),
+            }
+        }
+        s
+    }
+
+    /// The command as the trace shows it, secrets replaced by the marker.
+    pub fn traced_text(&self) -> String {
+        let mut s = String::new();
+        for (p, secret) in &self.parts {
+            match (p, secret) {
+                (_, true) => s.push_str(REDACTED),
+                (Part::Text(t), false) => s.push_str(t),
+                (Part::Literal(l), false) => {
+                    s.push_str(&format!("{{{}}}\r\n", l.len()));
+                    s.push_str(&String::from_utf8_lossy(l));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Quoted string when every byte may be quoted (RFC 3501 §9 `quoted`:
+/// 7-bit TEXT-CHARs, `"` and `\` escaped), otherwise a literal.
+fn encode_string(value: &[u8]) -> Part {
+    let quotable = value
+        .iter()
+        .all(|&b| (0x01..=0x7f).contains(&b) && b != b'\r' && b != b'\n');
+    if quotable {
+        let mut s = String::with_capacity(value.len() + 2);
+        s.push('"');
+        for &b in value {
+            if b == b'"' || b == b'\\' {
+                s.push('\\');
+            }
+            s.push(b as char);
+        }
+        s.push('"');
+        Part::Text(s)
+    } else {
+        Part::Literal(value.to_vec())
+    }
+}
+
+/// One complete server response as received (literals included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse(pub Vec<u8>);
+
+/// A grammar deviation seen in a response, with the command it answered.
+#[derive(Debug, Clone)]
+pub struct SeenDeviation {
+    pub command: String,
+    pub response: Vec<u8>,
+    pub deviation: grammar::Deviation,
+}
+
+/// What a command got back.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub tag: String,
+    pub untagged: Vec<RawResponse>,
+    /// The tagged completion line.
+    pub tagged: RawResponse,
+    pub status: StatusKind,
+    /// The response code's name (e.g. `AUTHENTICATIONFAILED`), if any.
+    pub code: Option<String>,
+    /// The human-readable text after the status and code.
+    pub text: String,
+    pub elapsed: Duration,
+}
+
+impl Reply {
+    pub fn is_ok(&self) -> bool {
+        self.status == StatusKind::Ok
+    }
+}
+
+/// Loose facts about a tagged line that failed the grammar, so the session
+/// can go on: the status word and the text after it.
+fn loose_status(line: &[u8]) -> (StatusKind, Option<String>, String) {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end_matches(['\r', '\n']);
+    let mut it = text.splitn(3, ' ');
+    let _tag = it.next();
+    let kind = match it.next().map(|w| w.to_ascii_uppercase()).as_deref() {
+        Some("OK") => StatusKind::Ok,
+        Some("NO") => StatusKind::No,
+        Some("BYE") => StatusKind::Bye,
+        _ => StatusKind::Bad,
+    };
+    let rest = it.next().unwrap_or("").to_string();
+    let (code, rest) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((code, after)) => (
+            code.split(' ').next().map(|c| c.to_ascii_uppercase()),
+            after.trim_start().to_string(),
+        ),
+        None => (None, rest),
+    };
+    (kind, code, rest)
+}
+
+/// An IMAP session over a [`Connection`].
+pub struct Session {
+    pub conn: Connection,
+    pub limits: Limits,
+    pub grammar: grammar::Options,
+    next_tag: u32,
+    /// LITERAL+ or LITERAL- advertised: client literals need no continuation.
+    pub literal_plus: bool,
+    /// Every grammar deviation seen so far, in order.
+    pub deviations: Vec<SeenDeviation>,
+    /// Untagged responses that arrived outside any command (after the greeting).
+    pub unsolicited: Vec<RawResponse>,
+}
+
+impl Session {
+    pub fn new(conn: Connection) -> Session {
+        Session {
+            conn,
+            limits: Limits::default(),
+            grammar: grammar::Options::default(),
+            next_tag: 1,
+            literal_plus: false,
+            deviations: Vec::new(),
+            unsolicited: Vec::new(),
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.conn.timeout
+    }
+
+    /// Reads one complete response within the timeout; traced.
+    pub async fn read_response(&mut self) -> Result<RawResponse, SessionFault> {
+        let deadline = self.deadline();
+        loop {
+            match scan(self.conn.buffered(), &self.limits) {
+                Scan::Complete { len } => {
+                    let bytes = self.conn.buffered()[..len].to_vec();
+                    self.conn.consume(len);
+                    self.trace_response(&bytes);
+                    return Ok(RawResponse(bytes));
+                }
+                Scan::Incomplete => {
+                    self.conn.fill(deadline).await?;
+                }
+                Scan::LineTooLong { limit } => {
+                    let start = self.conn.buffered()[..256.min(limit)].to_vec();
+                    self.conn.trace.record(Dir::Server, &start);
+                    self.conn
+                        .trace
+                        .note(&format!("line longer than {limit} bytes; reading stopped"));
+                    return Err(SessionFault::LineTooLong { limit, start });
+                }
+                Scan::LiteralTooLarge { size, line_end } => {
+                    let line = self.conn.buffered()[..line_end.min(4096)].to_vec();
+                    self.conn.trace.record(Dir::Server, &line);
+                    return Err(SessionFault::LiteralTooLarge {
+                        size,
+                        limit: self.limits.max_literal,
+                        line,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Traces a response, eliding large literals.
+    fn trace_response(&self, bytes: &[u8]) {
+        if !self.conn.trace.is_on() {
+            return;
+        }
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let lf = bytes[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| pos + i + 1)
+                .unwrap_or(bytes.len());
+            let line = &bytes[pos..lf];
+            self.conn.trace.record(Dir::Server, line);
+            pos = lf;
+            let bare = line.strip_suffix(b"\n").unwrap_or(line);
+            let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
+            if let Some(n) = crate::framing::literal_announcement(bare) {
+                let end = (pos as u64 + n).min(bytes.len() as u64) as usize;
+                self.conn
+                    .trace
+                    .record_literal(Dir::Server, &bytes[pos..end]);
+                pos = end;
+            }
+        }
+    }
+
+    /// Parses a response, recording a deviation against `command`.
+    pub fn check_grammar(&mut self, command: &str, raw: &RawResponse) {
+        match grammar::parse_response(&raw.0, &self.grammar) {
+            Ok(_) => {}
+            Err(grammar::ParseError::Invalid(deviation)) => {
+                self.deviations.push(SeenDeviation {
+                    command: command.to_string(),
+                    response: raw.0.clone(),
+                    deviation,
+                });
+            }
+            Err(grammar::ParseError::Incomplete { .. }) => {
+                self.deviations.push(SeenDeviation {
+                    command: command.to_string(),
+                    response: raw.0.clone(),
+                    deviation: grammar::Deviation {
+                        offset: raw.0.len(),
+                        rule: "response",
+                        expected: "the rest of the response".into(),
+                        found: Vec::new(),
+                    },
+                });
+            }
+        }
+    }
+
+    fn take_tag(&mut self) -> String {
+        let t = format!("a{}", self.next_tag);
+        self.next_tag += 1;
+        t
+    }
+
+    /// Sends `cmd` (after the allowlist) and collects responses up to its
+    /// tagged completion.
+    pub async fn run(&mut self, cmd: Command) -> Result<Reply, SessionFault> {
+        let text = cmd.checked_text();
+        readonly::check(&text).map_err(SessionFault::Refused)?;
+        let tag = self.take_tag();
+        let started = Instant::now();
+        let label = command_label(&text);
+        let mut untagged = Vec::new();
+        self.send_parts(&tag, &cmd, &label, &mut untagged).await?;
+        self.collect(tag, label, untagged, started).await
+    }
+
+    /// Runs a SASL exchange: `AUTHENTICATE <mech> [initial]`, then answers
+    /// each continuation with `respond(challenge)` (base64 in, base64 out).
+    /// All client payloads are redacted in the trace.
+    pub async fn authenticate(
+        &mut self,
+        mechanism: &str,
+        initial: Option<&str>,
+        mut respond: impl FnMut(&[u8]) -> String,
+    ) -> Result<Reply, SessionFault> {
+        let mut cmd = Command::new(&format!("AUTHENTICATE {mechanism}"));
+        if let Some(ir) = initial {
+            cmd = cmd.secret_atom(ir);
+        }
+        let text = cmd.checked_text();
+        readonly::check(&text).map_err(SessionFault::Refused)?;
+        let tag = self.take_tag();
+        let started = Instant::now();
+        let label = format!("AUTHENTICATE {mechanism}");
+        let mut untagged = Vec::new();
+        self.send_parts(&tag, &cmd, &label, &mut untagged).await?;
+        loop {
+            let raw = self.read_response().await?;
+            if raw.0.starts_with(b"+") {
+                let challenge = raw.0[1..].trim_ascii();
+                let answer = respond(challenge);
+                let line = format!("{answer}\r\n");
+                self.conn
+                    .write(line.as_bytes(), Some(REDACTED.as_bytes()))
+                    .await?;
+                continue;
+            }
+            if let Some(reply) =
+                self.finish_if_tagged(&tag, &label, &raw, &mut untagged, started)?
+            {
+                return Ok(reply);
+            }
+        }
+    }
+
+    async fn send_parts(
+        &mut self,
+        tag: &str,
+        cmd: &Command,
+        label: &str,
+        untagged: &mut Vec<RawResponse>,
+    ) -> Result<(), SessionFault> {
+        // Split at literals: each literal's announcement ends a line; without
+        // LITERAL+ the server must say `+` before the literal's bytes go out.
+        let mut line = format!("{tag} ").into_bytes();
+        let mut trace_line = line.clone();
+        for (part, secret) in &cmd.parts {
+            match (part, secret) {
+                (Part::Text(t), false) => {
+                    line.extend_from_slice(t.as_bytes());
+                    trace_line.extend_from_slice(t.as_bytes());
+                }
+                (Part::Text(t), true) => {
+                    line.extend_from_slice(t.as_bytes());
+                    trace_line.extend_from_slice(REDACTED.as_bytes());
+                }
+                (Part::Literal(bytes), secret) => {
+                    let plus = if self.literal_plus { "+" } else { "" };
+                    let ann = format!("{{{}{plus}}}\r\n", bytes.len());
+                    line.extend_from_slice(ann.as_bytes());
+                    if *secret {
+                        // Not even the length of a secret goes to the trace.
+                        trace_line.extend_from_slice(REDACTED.as_bytes());
+                    } else {
+                        trace_line.extend_from_slice(ann.as_bytes());
+                    }
+                    self.conn.write(&line, Some(&trace_line)).await?;
+                    if !self.literal_plus {
+                        self.await_continuation(tag, label, untagged).await?;
+                    }
+                    line = bytes.clone();
+                    trace_line = if *secret { Vec::new() } else { bytes.clone() };
+                }
+            }
+        }
+        line.extend_from_slice(b"\r\n");
+        trace_line.extend_from_slice(b"\r\n");
+        self.conn.write(&line, Some(&trace_line)).await?;
+        Ok(())
+    }
+
+    async fn await_continuation(
+        &mut self,
+        tag: &str,
+        label: &str,
+        untagged: &mut Vec<RawResponse>,
+    ) -> Result<(), SessionFault> {
+        loop {
+            let raw = self.read_response().await?;
+            if raw.0.starts_with(b"+") {
+                self.check_grammar(label, &raw);
+                return Ok(());
+            }
+            if raw.0.starts_with(format!("{tag} ").as_bytes()) {
+                // The server refused the literal: treat as the completion.
+                return Err(SessionFault::Bye { response: raw.0 });
+            }
+            self.check_grammar(label, &raw);
+            if is_bye(&raw.0) {
+                return Err(SessionFault::Bye { response: raw.0 });
+            }
+            untagged.push(raw);
+        }
+    }
+
+    async fn collect(
+        &mut self,
+        tag: String,
+        label: String,
+        mut untagged: Vec<RawResponse>,
+        started: Instant,
+    ) -> Result<Reply, SessionFault> {
+        loop {
+            let raw = self.read_response().await?;
+            if let Some(reply) =
+                self.finish_if_tagged(&tag, &label, &raw, &mut untagged, started)?
+            {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// Files one response; returns the reply when it is the tagged completion.
+    fn finish_if_tagged(
+        &mut self,
+        tag: &str,
+        label: &str,
+        raw: &RawResponse,
+        untagged: &mut Vec<RawResponse>,
+        started: Instant,
+    ) -> Result<Option<Reply>, SessionFault> {
+        self.check_grammar(label, raw);
+        let tagged_prefix = format!("{tag} ");
+        if raw.0.len() >= tagged_prefix.len()
+            && raw.0[..tagged_prefix.len()].eq_ignore_ascii_case(tagged_prefix.as_bytes())
+        {
+            let (status, code, text) = match grammar::parse_response(&raw.0, &self.grammar) {
+                Ok((Response::Tagged(t), _)) => (
+                    t.status.kind,
+                    t.status.code.as_ref().map(|c| c.name()),
+                    String::from_utf8_lossy(t.status.text).into_owned(),
+                ),
+                _ => loose_status(&raw.0),
+            };
+            return Ok(Some(Reply {
+                tag: tag.to_string(),
+                untagged: std::mem::take(untagged),
+                tagged: raw.clone(),
+                status,
+                code,
+                text,
+                elapsed: started.elapsed(),
+            }));
+        }
+        if is_bye(&raw.0) && !label.eq_ignore_ascii_case("LOGOUT") {
+            return Err(SessionFault::Bye {
+                response: raw.0.clone(),
+            });
+        }
+        untagged.push(raw.clone());
+        Ok(None)
+    }
+}
+
+/// Whether a response is an untagged BYE.
+pub fn is_bye(raw: &[u8]) -> bool {
+    raw.len() >= 5 && raw[..5].eq_ignore_ascii_case(b"* BYE")
+}
+
+/// The command word(s) for labels: `UID FETCH`, `LOGIN`, …
+fn command_label(text: &str) -> String {
+    let mut it = text.split(' ');
+    let first = it.next().unwrap_or("").to_ascii_uppercase();
+    if first == "UID" {
+        format!("UID {}", it.next().unwrap_or("").to_ascii_uppercase())
+    } else {
+        first
+    }
+}
+
+/// Typed access to untagged responses a command collected.
+pub fn untagged_of<'a>(reply: &'a Reply, opts: &grammar::Options) -> Vec<Untagged<'a>> {
+    reply
+        .untagged
+        .iter()
+        .filter_map(|r| match grammar::parse_response(&r.0, opts) {
+            Ok((Response::Untagged(u), _)) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_quoted_or_literal_as_needed() {
+        let quoted = |v: &[u8]| match encode_string(v) {
+            Part::Text(t) => Some(t),
+            Part::Literal(_) => None,
+        };
+        assert_eq!(quoted(b"alice").as_deref(), Some("\"alice\""));
+        assert_eq!(quoted(b"p\"a\\ss w").as_deref(), Some("\"p\\\"a\\\\ss w\""));
+        assert_eq!(quoted("wörd".as_bytes()), None);
+        assert_eq!(quoted(b"a\r\nb"), None);
+        assert_eq!(quoted(b"a\0b"), None);
+    }
+
+    #[test]
+    fn secrets_never_reach_the_trace_parts() {
+        let cmd = Command::new("LOGIN")
+            .string(b"alice")
+            .secret(&Secret::new("s3cret"));
+        assert_eq!(cmd.traced_text(), "LOGIN \"alice\" <redacted>");
+        let literal = Command::new("LOGIN")
+            .string(b"alice")
+            .secret(&Secret::new("w\u{f6}rd"));
+        assert_eq!(literal.traced_text(), "LOGIN \"alice\" <redacted>");
+    }
+
+    #[test]
+    fn loose_status_reads_broken_tagged_lines() {
+        let (k, code, text) =
+            loose_status(b"a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+        assert_eq!(k, StatusKind::No);
+        assert_eq!(code.as_deref(), Some("AUTHENTICATIONFAILED"));
+        assert_eq!(text, "Authentication failed.");
+    }
+}

@@ -1,0 +1,424 @@
+//! TLS set-up in one small place: a rustls client configuration built once
+//! from the platform's roots (plus `--ca-file`), and a verifier that records
+//! what it saw. Verification always runs; `--insecure` only stops its
+//! verdict from aborting the handshake, so the report can still say what
+//! was wrong with the certificate.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// What the user asked of TLS.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    pub ca_file: Option<PathBuf>,
+    pub insecure: bool,
+}
+
+/// What the verifier saw during a handshake, kept even when it fails.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRecord {
+    /// End entity first, then what the server sent after it.
+    pub chain: Vec<Vec<u8>>,
+    /// `None` before the verifier ran; `Some(Ok)` when the chain is trusted
+    /// for the host name; otherwise rustls' reason.
+    pub result: Option<Result<(), String>>,
+    pub trust_anchors: usize,
+}
+
+/// A client configuration and the record its verifier fills in.
+pub struct TlsClient {
+    pub config: Arc<rustls::ClientConfig>,
+    pub record: Arc<Mutex<VerifyRecord>>,
+    pub insecure: bool,
+    /// Problems loading roots: unreadable CA file entries, platform store errors.
+    pub root_notes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum TlsSetupError {
+    CaFile { path: PathBuf, reason: String },
+    Rustls(String),
+}
+
+impl std::fmt::Display for TlsSetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsSetupError::CaFile { path, reason } => {
+                write!(f, "cannot use CA file {}: {reason}", path.display())
+            }
+            TlsSetupError::Rustls(e) => write!(f, "TLS set-up failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsSetupError {}
+
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+    insecure: bool,
+    record: Arc<Mutex<VerifyRecord>>,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = match &self.inner {
+            Some(v) => v
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map(|_| ()),
+            None => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+        };
+        if let Ok(mut rec) = self.record.lock() {
+            rec.chain = std::iter::once(end_entity)
+                .chain(intermediates.iter())
+                .map(|c| c.as_ref().to_vec())
+                .collect();
+            rec.result = Some(verdict.clone().map_err(|e| describe_rustls_error(&e)));
+        }
+        match verdict {
+            Ok(()) => Ok(ServerCertVerified::assertion()),
+            Err(_) if self.insecure => Ok(ServerCertVerified::assertion()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+impl TlsClient {
+    /// Builds the client configuration: platform roots plus `ca_file`.
+    pub fn new(settings: &TlsSettings) -> Result<TlsClient, TlsSetupError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        let mut root_notes = Vec::new();
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            root_notes.push(format!("platform trust store: {e}"));
+        }
+        let (_added, ignored) = roots.add_parsable_certificates(native.certs);
+        if ignored > 0 {
+            root_notes.push(format!(
+                "{ignored} platform root certificates could not be parsed"
+            ));
+        }
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path).map_err(|e| TlsSetupError::CaFile {
+                path: path.clone(),
+                reason: e.kind().to_string(),
+            })?;
+            let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+                .collect::<Result<_, _>>()
+                .map_err(|e| TlsSetupError::CaFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            if certs.is_empty() {
+                return Err(TlsSetupError::CaFile {
+                    path: path.clone(),
+                    reason: "no PEM certificate in it".into(),
+                });
+            }
+            for c in certs {
+                roots.add(c).map_err(|e| TlsSetupError::CaFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        let record = Arc::new(Mutex::new(VerifyRecord {
+            trust_anchors: roots.len(),
+            ..VerifyRecord::default()
+        }));
+        let inner = if roots.is_empty() {
+            root_notes.push("no trust anchors: install ca-certificates or pass --ca-file".into());
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| TlsSetupError::Rustls(e.to_string()))?,
+            )
+        };
+        let verifier = Arc::new(RecordingVerifier {
+            inner,
+            provider: provider.clone(),
+            insecure: settings.insecure,
+            record: record.clone(),
+        });
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| TlsSetupError::Rustls(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(TlsClient {
+            config: Arc::new(config),
+            record,
+            insecure: settings.insecure,
+            root_notes,
+        })
+    }
+
+    /// Forgets what the previous handshake recorded.
+    pub fn reset_record(&self) {
+        if let Ok(mut r) = self.record.lock() {
+            r.chain.clear();
+            r.result = None;
+        }
+    }
+
+    pub fn record(&self) -> VerifyRecord {
+        self.record.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+/// Words an admin can act on for the errors rustls reports.
+pub fn describe_rustls_error(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "certificate is not trusted: its issuer is not a known certificate authority (unknown issuer)".into(),
+            C::Expired | C::ExpiredContext { .. } => "certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => "certificate is not valid yet".into(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "certificate is not valid for this host name".into()
+            }
+            C::Revoked => "certificate has been revoked".into(),
+            C::BadSignature => "certificate signature is invalid".into(),
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "certificate is not for server authentication (extended key usage)".into()
+            }
+            C::Other(o) if o.to_string().contains("CaUsedAsEndEntity") => {
+                "the server presents a CA certificate (basicConstraints CA:TRUE) as its own: self-signed certificates made with `openssl req -x509` are refused by strict clients".into()
+            }
+            other => format!("certificate rejected: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => format!("the server sent TLS alert {alert:?}"),
+        rustls::Error::PeerIncompatible(p) => format!("no TLS version or cipher in common ({p:?})"),
+        rustls::Error::InvalidMessage(m) => format!("the server sent something that is not TLS ({m:?})"),
+        other => other.to_string(),
+    }
+}
+
+/// Facts about one certificate of the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertFacts {
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub not_after_unix: i64,
+    pub is_ca: bool,
+    pub self_signed: bool,
+}
+
+/// What the handshake established.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsFacts {
+    pub version: String,
+    pub cipher_suite: String,
+    pub chain: Vec<CertFacts>,
+    /// "trusted" or the reason the chain was refused.
+    pub verification: String,
+    pub trusted: bool,
+    pub host_matches: Option<bool>,
+    pub days_left: Option<i64>,
+    pub insecure: bool,
+}
+
+/// Parses a DER certificate with x509-parser.
+pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for name in &ext.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => sans.push(format!("DNS:{d}")),
+                GeneralName::IPAddress(ip) => {
+                    let text = match ip.len() {
+                        4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string(),
+                        16 => {
+                            let mut b = [0u8; 16];
+                            b.copy_from_slice(ip);
+                            std::net::Ipv6Addr::from(b).to_string()
+                        }
+                        _ => format!("{ip:?}"),
+                    };
+                    sans.push(format!("IP:{text}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    let v = cert.validity();
+    Some(CertFacts {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        sans,
+        not_before: unix_to_rfc3339(v.not_before.timestamp()),
+        not_after: unix_to_rfc3339(v.not_after.timestamp()),
+        not_after_unix: v.not_after.timestamp(),
+        is_ca: cert.is_ca(),
+        self_signed: cert.subject() == cert.issuer(),
+    })
+}
+
+fn unix_to_rfc3339(t: i64) -> String {
+    if t < 0 {
+        return format!("@{t}");
+    }
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t as u64),
+    )
+    .to_string()
+}
+
+/// Whether `host` is covered by the certificate's subject alternative names
+/// (RFC 6125: a wildcard stands for exactly one left-most label).
+pub fn host_matches(host: &str, sans: &[String]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        return sans.iter().any(|s| {
+            s.strip_prefix("IP:")
+                .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+                == Some(ip)
+        });
+    }
+    sans.iter()
+        .filter_map(|s| s.strip_prefix("DNS:"))
+        .any(|pat| {
+            let pat = pat.trim_end_matches('.').to_ascii_lowercase();
+            match pat.strip_prefix("*.") {
+                Some(rest) => host
+                    .split_once('.')
+                    .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+                None => pat == host,
+            }
+        })
+}
+
+/// Days from now until `not_after_unix`, rounded down (negative when past).
+pub fn days_left(not_after_unix: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    (not_after_unix - now).div_euclid(86_400)
+}
+
+/// The facts of a finished handshake.
+pub fn facts_after_handshake(
+    conn: &rustls::ClientConnection,
+    record: &VerifyRecord,
+    host: &str,
+    insecure: bool,
+) -> TlsFacts {
+    let chain: Vec<CertFacts> = record.chain.iter().filter_map(|c| cert_facts(c)).collect();
+    let leaf = chain.first();
+    TlsFacts {
+        version: conn
+            .protocol_version()
+            .map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_string(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_string(),
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_default(),
+        cipher_suite: conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_default(),
+        verification: match &record.result {
+            Some(Ok(())) => "trusted".into(),
+            Some(Err(e)) => e.clone(),
+            None => "not verified".into(),
+        },
+        trusted: matches!(record.result, Some(Ok(()))),
+        host_matches: leaf.map(|l| host_matches(host, &l.sans)),
+        days_left: leaf.map(|l| days_left(l.not_after_unix)),
+        chain,
+        insecure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sans(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn wildcard_covers_one_label_only() {
+        let s = sans(&["DNS:*.example.org"]);
+        assert!(host_matches("imap.example.org", &s));
+        assert!(host_matches("IMAP.Example.org.", &s));
+        assert!(!host_matches("example.org", &s));
+        assert!(!host_matches("a.b.example.org", &s));
+    }
+
+    #[test]
+    fn ip_hosts_need_ip_sans() {
+        let s = sans(&["DNS:localhost", "IP:127.0.0.1", "IP:::1"]);
+        assert!(host_matches("127.0.0.1", &s));
+        assert!(host_matches("::1", &s));
+        assert!(host_matches("[::1]", &s));
+        assert!(!host_matches("127.0.0.2", &s));
+        assert!(!host_matches("127.0.0.1", &sans(&["DNS:127.0.0.1"])));
+    }
+}
