@@ -1,0 +1,202 @@
+//! Command-line flags (clap), and their resolution into the configuration
+//! the rest of the program reads. Problems here are usage errors (exit 3).
+
+use crate::auth::{Credentials, Mechanism};
+use crate::config::{ProbeConfig, TlsMode};
+use crate::report::Format;
+use crate::secret::SecretSource;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "imapprobe",
+    version,
+    about = "Read-only IMAP server probe: can this server be migrated from, or trusted in production, and if not, why not",
+    after_help = "Exit codes: 0 pass, 1 warnings only, 2 failures, 3 could not run."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: CommandKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CommandKind {
+    /// Connectivity, TLS, greeting, capabilities and (with --user) login,
+    /// like Test-MigrationServerAvailability but local and with reasons.
+    TestServer(ConnArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsArg {
+    Implicit,
+    Starttls,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthArg {
+    Login,
+    Plain,
+    Xoauth2,
+    Oauthbearer,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+/// Connection, TLS, authentication and output options shared by commands.
+#[derive(Args, Debug, Clone)]
+pub struct ConnArgs {
+    /// Server host name or address.
+    #[arg(long)]
+    pub host: String,
+    /// Port (993 implies implicit TLS, anything else STARTTLS, unless --tls says otherwise).
+    #[arg(long, default_value_t = 993)]
+    pub port: u16,
+    /// How TLS is used: implicit, starttls or none.
+    #[arg(long, value_enum)]
+    pub tls: Option<TlsArg>,
+    /// Bound on every network step (resolve, connect, handshake, each response), e.g. 30s, 500ms.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// PEM file with extra CA certificates to trust (a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not let certificate problems stop the handshake (reported as a warning).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Warn when the certificate expires within this many days.
+    #[arg(long, default_value_t = 14)]
+    pub cert_warn_days: i64,
+    /// User to log in as (for admin logins, the admin; Dovecot's user*master works too).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Authorization identity: the mailbox to act for with an admin login (AUTHENTICATE PLAIN).
+    #[arg(long, value_name = "USER")]
+    pub authz_user: Option<String>,
+    /// Force a mechanism instead of picking one from the capabilities.
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_file", "token_env", "token_file"])]
+    pub password_env: Option<String>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["token_env", "token_file"])]
+    pub password_file: Option<PathBuf>,
+    /// Read an OAuth2 access token from this environment variable (XOAUTH2 / OAUTHBEARER).
+    #[arg(long, value_name = "VAR", conflicts_with = "token_file")]
+    pub token_env: Option<String>,
+    /// Read an OAuth2 access token from the first line of this file.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Allow sending credentials over a connection without TLS.
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Write the whole conversation to FILE (credentials redacted).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Never use colours (NO_COLOR in the environment does the same).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// A usage problem: the run cannot start (exit 3).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Output settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    pub color: bool,
+}
+
+impl ConnArgs {
+    /// Resolves flags into a configuration, loading the secret.
+    pub fn resolve(&self) -> Result<(ProbeConfig, Output), UsageError> {
+        let mut cfg = ProbeConfig::new(&self.host, self.port);
+        if self.host.is_empty() {
+            return Err(UsageError("--host is empty".into()));
+        }
+        cfg.tls_mode = match self.tls {
+            Some(TlsArg::Implicit) => TlsMode::Implicit,
+            Some(TlsArg::Starttls) => TlsMode::Starttls,
+            Some(TlsArg::None) => TlsMode::None,
+            None => TlsMode::default_for_port(self.port),
+        };
+        if self.timeout.is_zero() {
+            return Err(UsageError("--timeout must be more than zero".into()));
+        }
+        cfg.timeout = self.timeout;
+        cfg.tls.ca_file = self.ca_file.clone();
+        cfg.tls.insecure = self.insecure;
+        cfg.cert_warn_days = self.cert_warn_days;
+        cfg.allow_plaintext_auth = self.allow_plaintext_auth;
+        cfg.trace = self.trace.clone();
+        cfg.mechanism = self.auth.map(|a| match a {
+            AuthArg::Login => Mechanism::Login,
+            AuthArg::Plain => Mechanism::Plain,
+            AuthArg::Xoauth2 => Mechanism::XOAuth2,
+            AuthArg::Oauthbearer => Mechanism::OAuthBearer,
+        });
+        let token_source = match (&self.token_env, &self.token_file) {
+            (Some(v), _) => Some(SecretSource::Env(v.clone())),
+            (_, Some(p)) => Some(SecretSource::File(p.clone())),
+            _ => None,
+        };
+        let password_source = match (&self.password_env, &self.password_file) {
+            (Some(v), _) => Some(SecretSource::Env(v.clone())),
+            (_, Some(p)) => Some(SecretSource::File(p.clone())),
+            _ => None,
+        };
+        match &self.user {
+            None => {
+                if token_source.is_some() || password_source.is_some() || self.authz_user.is_some()
+                {
+                    return Err(UsageError(
+                        "a password, token or --authz-user needs --user".into(),
+                    ));
+                }
+            }
+            Some(user) => {
+                let is_token = token_source.is_some();
+                let source = token_source
+                    .or(password_source)
+                    .unwrap_or_else(|| SecretSource::Prompt(format!("IMAP password for {user}: ")));
+                let secret = source.load().map_err(|e| UsageError(e.to_string()))?;
+                cfg.credentials = Some(Credentials {
+                    user: user.clone(),
+                    authz: self.authz_user.clone(),
+                    secret,
+                    is_token,
+                });
+            }
+        }
+        let format = match self.format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+        };
+        use std::io::IsTerminal;
+        let color = format == Format::Text
+            && !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stdout().is_terminal();
+        Ok((cfg, Output { format, color }))
+    }
+}

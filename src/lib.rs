@@ -1,0 +1,23 @@
+//! imapprobe: a read-only IMAP server probe. See the README for the tour.
+//!
+//! Data flows one way: `cli` → `config` → `transport` (TCP, TLS, trace)
+//! → `session` (tags, encoding, the `readonly` allowlist) → `grammar`
+//! (strict parser) → checks (`connectivity`, `auth`) → `findings` →
+//! `report`.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod connectivity;
+pub mod findings;
+pub mod framing;
+pub mod grammar;
+pub mod readonly;
+pub mod report;
+pub mod secret;
+pub mod session;
+pub mod tls;
+pub mod trace;
+pub mod transport;

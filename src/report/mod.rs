@@ -1,0 +1,128 @@
+//! The report: findings and facts of one run, its verdict and exit code,
+//! rendered as text for people or JSON for programs. Never talks to a server.
+
+pub mod json;
+pub mod text;
+
+use crate::connectivity::ServerFacts;
+use crate::findings::{Finding, Status};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Bumped when a field changes meaning or disappears; adding fields keeps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The outcome of a run, worst finding first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    /// Exit codes: 0 pass, 1 warnings only, 2 any failure (3, could not
+    /// run, is decided before there is a report).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Warn => 1,
+            Verdict::Fail => 2,
+        }
+    }
+    pub fn of(findings: &[Finding]) -> Verdict {
+        match findings.iter().map(|f| f.status).max() {
+            Some(Status::Fail) => Verdict::Fail,
+            Some(Status::Warn) => Verdict::Warn,
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+/// What was probed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub tls: crate::config::TlsMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// Counts of findings per status.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+/// One run's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub command: String,
+    pub target: Target,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    pub summary: Summary,
+    pub facts: ServerFacts,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn new(
+        command: &str,
+        target: Target,
+        started_at: String,
+        duration: Duration,
+        facts: ServerFacts,
+        findings: Vec<Finding>,
+    ) -> Report {
+        let verdict = Verdict::of(&findings);
+        let mut summary = Summary::default();
+        for f in &findings {
+            match f.status {
+                Status::Pass => summary.pass += 1,
+                Status::Warn => summary.warn += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Skip => summary.skip += 1,
+            }
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: "imapprobe",
+            tool_version: env!("CARGO_PKG_VERSION"),
+            command: command.to_string(),
+            target,
+            started_at,
+            duration_ms: duration.as_millis() as u64,
+            verdict,
+            exit_code: verdict.exit_code(),
+            summary,
+            facts,
+            findings,
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Renders a report in `format`; `color` only applies to text.
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text::render(report, color),
+        Format::Json => json::render(report),
+    }
+}
