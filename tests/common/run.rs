@@ -1,0 +1,85 @@
+//! Runs the real `imapprobe` binary, the way an admin or a monitor would.
+
+use std::process::{Command, Stdio};
+
+/// What one run of the binary produced.
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The JSON report on stdout; panics with the output when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The finding with this id, from the JSON report.
+    pub fn finding(&self, id: &str) -> serde_json::Value {
+        let json = self.json();
+        json["findings"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("no finding {id} in:\n{}", self.stdout))
+    }
+
+    /// Whether a finding with this id exists.
+    pub fn has_finding(&self, id: &str) -> bool {
+        self.json()["findings"]
+            .as_array()
+            .is_some_and(|fs| fs.iter().any(|f| f["id"] == id))
+    }
+
+    /// The status of the finding with this id.
+    pub fn status(&self, id: &str) -> String {
+        self.finding(id)["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Asserts the secret appears nowhere in what the run printed.
+    pub fn assert_no_secret(&self, secret: &str) {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "the secret leaked into the output:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `imapprobe ARGS` with extra environment variables, no stdin.
+pub fn imapprobe(args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imapprobe"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run imapprobe");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
