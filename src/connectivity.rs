@@ -116,7 +116,12 @@ pub async fn open(
     rec.add(
         Finding::pass(
             "connect.dns",
-            format!("{} → {}", cfg.host, rec.facts.addresses.join(", ")),
+            format!(
+                "{} → {} in {}",
+                cfg.host,
+                rec.facts.addresses.join(", "),
+                ms(t.elapsed())
+            ),
         )
         .with_duration(t.elapsed()),
     );
@@ -480,7 +485,7 @@ async fn greeting(
                             format!(
                                 "{}{}",
                                 if preauth { "PREAUTH: " } else { "" },
-                                Evidence(raw.0.clone()).display(120)
+                                Evidence(raw.0.clone()).display(200)
                             ),
                         )
                         .with_duration(t.elapsed()),
