@@ -1,7 +1,9 @@
 //! Starts a throwaway Dovecot with a sample mailbox (the same fixture the
 //! tests use) and runs `imapprobe test-server` against it: implicit TLS on
 //! the imaps port, then STARTTLS on the imap port. `--keep` leaves the
-//! server running until Ctrl-C and prints how to reach it.
+//! server running until Ctrl-C and prints how to reach it; `--serve FILE`
+//! only starts it, writes its ports, CA and password to FILE as shell
+//! variables, and serves until killed (for the benchmarks).
 //! Run through `scripts/demo`, which builds the binary first.
 
 #![allow(dead_code)]
@@ -13,19 +15,41 @@ mod certs;
 mod dovecot;
 
 use dovecot::{Dovecot, ALICE_PASSWORD};
+
+const BENCH_PASSWORD: &str = "bench-pw";
 use std::process::Command;
 
 fn main() {
-    let keep = std::env::args().any(|a| a == "--keep");
+    let args: Vec<String> = std::env::args().collect();
+    let keep = args.iter().any(|a| a == "--keep");
+    let serve = args
+        .iter()
+        .position(|a| a == "--serve")
+        .and_then(|i| args.get(i + 1).cloned());
     let exe = std::env::current_exe().expect("own path");
     let bin = exe
         .parent()
         .and_then(|p| p.parent())
         .map(|p| p.join("imapprobe"))
         .expect("target dir");
-    let dovecot = Dovecot::start_default();
+    // `bench` has an ASCII password: Python's imaplib, the benchmark's peer,
+    // cannot send alice's (it refuses non-ASCII in LOGIN).
+    let dovecot = Dovecot::builder()
+        .user("alice", ALICE_PASSWORD)
+        .user("bench", BENCH_PASSWORD)
+        .start();
     dovecot.seed_sample_mailbox("alice");
     let ca = dovecot.ca_file.display().to_string();
+    if let Some(file) = serve {
+        let vars = format!(
+            "IMAPS_PORT={}\nIMAP_PORT={}\nCA_FILE={ca}\nIMAP_USER=bench\nIMAP_PW={BENCH_PASSWORD}\n",
+            dovecot.imaps_port, dovecot.imap_port,
+        );
+        std::fs::write(&file, vars).expect("write the serve file");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     let mut worst = 0;
     for (port, tls) in [
         (dovecot.imaps_port, "implicit"),

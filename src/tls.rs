@@ -31,19 +31,26 @@ pub struct VerifyRecord {
     pub trust_anchors: usize,
 }
 
-/// A client configuration and the record its verifier fills in.
+/// A client configuration and the record its verifier fills in. Built on
+/// first use: loading the platform's roots reads hundreds of files, which a
+/// run that never gets to TLS (a closed port, `--tls none`) should not pay.
 pub struct TlsClient {
-    pub config: Arc<rustls::ClientConfig>,
-    pub record: Arc<Mutex<VerifyRecord>>,
+    settings: TlsSettings,
+    /// Certificates from `--ca-file`, read and checked up front so that a bad
+    /// file is a usage error before any connection.
+    extra_roots: Vec<CertificateDer<'static>>,
+    built: std::sync::OnceLock<Built>,
     pub insecure: bool,
-    /// Problems loading roots: unreadable CA file entries, platform store errors.
-    pub root_notes: Vec<String>,
+}
+
+struct Built {
+    config: Arc<rustls::ClientConfig>,
+    record: Arc<Mutex<VerifyRecord>>,
 }
 
 #[derive(Debug)]
 pub enum TlsSetupError {
     CaFile { path: PathBuf, reason: String },
-    Rustls(String),
 }
 
 impl std::fmt::Display for TlsSetupError {
@@ -52,7 +59,6 @@ impl std::fmt::Display for TlsSetupError {
             TlsSetupError::CaFile { path, reason } => {
                 write!(f, "cannot use CA file {}: {reason}", path.display())
             }
-            TlsSetupError::Rustls(e) => write!(f, "TLS set-up failed: {e}"),
         }
     }
 }
@@ -134,89 +140,94 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 impl TlsClient {
-    /// Builds the client configuration: platform roots plus `ca_file`.
+    /// Reads `--ca-file`; the rest is built on first use.
     pub fn new(settings: &TlsSettings) -> Result<TlsClient, TlsSetupError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        let mut root_notes = Vec::new();
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            root_notes.push(format!("platform trust store: {e}"));
-        }
-        let (_added, ignored) = roots.add_parsable_certificates(native.certs);
-        if ignored > 0 {
-            root_notes.push(format!(
-                "{ignored} platform root certificates could not be parsed"
-            ));
-        }
+        let mut extra_roots = Vec::new();
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| TlsSetupError::CaFile {
+            let bad = |reason: String| TlsSetupError::CaFile {
                 path: path.clone(),
-                reason: e.kind().to_string(),
-            })?;
-            let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.kind().to_string()))?;
+            extra_roots = rustls_pemfile::certs(&mut pem.as_slice())
                 .collect::<Result<_, _>>()
-                .map_err(|e| TlsSetupError::CaFile {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-            if certs.is_empty() {
-                return Err(TlsSetupError::CaFile {
-                    path: path.clone(),
-                    reason: "no PEM certificate in it".into(),
-                });
+                .map_err(|e| bad(e.to_string()))?;
+            if extra_roots.is_empty() {
+                return Err(bad("no PEM certificate in it".into()));
             }
-            for c in certs {
-                roots.add(c).map_err(|e| TlsSetupError::CaFile {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+            let mut check = RootCertStore::empty();
+            for c in &extra_roots {
+                check.add(c.clone()).map_err(|e| bad(e.to_string()))?;
             }
         }
-        let record = Arc::new(Mutex::new(VerifyRecord {
-            trust_anchors: roots.len(),
-            ..VerifyRecord::default()
-        }));
-        let inner = if roots.is_empty() {
-            root_notes.push("no trust anchors: install ca-certificates or pass --ca-file".into());
-            None
-        } else {
-            Some(
+        Ok(TlsClient {
+            settings: settings.clone(),
+            extra_roots,
+            built: std::sync::OnceLock::new(),
+            insecure: settings.insecure,
+        })
+    }
+
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            for c in &self.extra_roots {
+                // Checked in new(); a failure here cannot happen.
+                let _ = roots.add(c.clone());
+            }
+            let record = Arc::new(Mutex::new(VerifyRecord {
+                trust_anchors: roots.len(),
+                ..VerifyRecord::default()
+            }));
+            // No roots at all (no ca-certificates, no --ca-file): every chain
+            // is then reported as untrusted rather than failing set-up.
+            let inner = if roots.is_empty() {
+                None
+            } else {
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
-                    .map_err(|e| TlsSetupError::Rustls(e.to_string()))?,
-            )
-        };
-        let verifier = Arc::new(RecordingVerifier {
-            inner,
-            provider: provider.clone(),
-            insecure: settings.insecure,
-            record: record.clone(),
-        });
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| TlsSetupError::Rustls(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-        Ok(TlsClient {
-            config: Arc::new(config),
-            record,
-            insecure: settings.insecure,
-            root_notes,
+                    .ok()
+            };
+            let verifier = Arc::new(RecordingVerifier {
+                inner,
+                provider: provider.clone(),
+                insecure: self.settings.insecure,
+                record: record.clone(),
+            });
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+                .expect("ring supports TLS 1.2 and 1.3")
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth();
+            Built {
+                config: Arc::new(config),
+                record,
+            }
         })
+    }
+
+    /// The rustls client configuration (built on first call).
+    pub fn config(&self) -> Arc<rustls::ClientConfig> {
+        self.built().config.clone()
     }
 
     /// Forgets what the previous handshake recorded.
     pub fn reset_record(&self) {
-        if let Ok(mut r) = self.record.lock() {
+        if let Ok(mut r) = self.built().record.lock() {
             r.chain.clear();
             r.result = None;
         }
     }
 
     pub fn record(&self) -> VerifyRecord {
-        self.record.lock().map(|r| r.clone()).unwrap_or_default()
+        self.built()
+            .record
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 

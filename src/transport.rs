@@ -397,7 +397,7 @@ impl Connection {
         };
         tls.reset_record();
         self.trace.note("TLS handshake");
-        let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+        let connector = tokio_rustls::TlsConnector::from(tls.config());
         // The fallible form hands the socket back on failure, so the report
         // can quote what the server sent instead of a TLS record.
         let handshake = connector.connect(server_name, sniff).into_fallible();

@@ -155,7 +155,8 @@ fn msg_att_item<'a>(opts: &Options, i: &'a [u8]) -> PResult<'a, MsgAtt<'a>> {
                 let (i, size) = number(i, "msg-att-body")?;
                 Ok((i, MsgAtt::BinarySize { part, size }))
             }
-            _ => fail_at(i, R, "SP"),
+            // e.g. BODY.PEEK[...], which is a command form, never a response item.
+            _ => fail_at(start, R, "msg-att name (FLAGS, UID, BODY[...], ...)"),
         };
     }
     let (i, ()) = match up.as_slice() {
@@ -510,6 +511,7 @@ mod tests {
             (b"(RFC822.SIZE 4294967296)", 13, "msg-att-static"),
             (b"(BODY[MIME] NIL)", 6, "section-msgtext"),
             (b"()", 1, "msg-att"),
+            (b"(BODY.PEEK[] NIL)", 1, "msg-att"),
         ];
         for (input, offset, rule) in cases {
             match msg_att(&o, input) {

@@ -692,6 +692,42 @@ fn dovecot_capture_has_no_deviation() {
     })));
 }
 
+/// The default depth limit holds on a test thread's small stack, and one
+/// level more is a deviation rather than a crash.
+#[test]
+fn default_depth_limit() {
+    let o = Options::default();
+    let nested = |levels: usize| {
+        let mut v = b"* 1 FETCH (BODYSTRUCTURE ".to_vec();
+        v.resize(v.len() + levels, b'(');
+        v.extend_from_slice(b"\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1)");
+        for _ in 1..levels {
+            v.extend_from_slice(b" \"MIXED\")");
+        }
+        v.extend_from_slice(b")\r\n");
+        v
+    };
+    let ok_input = nested(32);
+    assert_eq!(parse_response(&ok_input, &o).unwrap().1, ok_input.len());
+    let deep = nested(33);
+    let d = deviation(&deep, &o);
+    assert_eq!(
+        (d.offset, d.rule, d.expected.as_str()),
+        (25 + 32, "body", "nesting depth <= 32")
+    );
+    // message/rfc822 nesting counts too.
+    let mut v = b"* 1 FETCH (BODYSTRUCTURE ".to_vec();
+    for _ in 0..40 {
+        v.extend_from_slice(b"(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 1 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ");
+    }
+    v.extend_from_slice(b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1)");
+    for _ in 0..40 {
+        v.extend_from_slice(b" 1)");
+    }
+    v.extend_from_slice(b")\r\n");
+    assert_eq!(deviation(&v, &o).rule, "body");
+}
+
 /// A transcript replayed as the session would see it (RFC 3501 §8).
 #[test]
 fn rfc3501_section8_transcript() {

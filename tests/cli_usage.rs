@@ -1,0 +1,106 @@
+//! Usage problems stop the run before any connection, with exit code 3 and
+//! a message that says what to fix.
+
+mod common;
+
+use common::run::imapprobe;
+use common::scripted::ScriptedServer;
+
+#[test]
+fn an_unreadable_password_file_could_not_run() {
+    let port = ScriptedServer::port_closed().to_string();
+    let out = imapprobe(
+        &[
+            "test-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            "alice",
+            "--password-file",
+            "/nonexistent/pw",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("cannot read secret file /nonexistent/pw"),
+        "{out:?}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_missing_password_variable_could_not_run() {
+    let out = imapprobe(
+        &[
+            "test-server",
+            "--host",
+            "127.0.0.1",
+            "--user",
+            "alice",
+            "--password-env",
+            "IMAPPROBE_UNSET_VAR",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains("IMAPPROBE_UNSET_VAR is not set"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn no_password_source_and_no_terminal_could_not_run() {
+    let out = imapprobe(
+        &["test-server", "--host", "127.0.0.1", "--user", "alice"],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("not a terminal"), "{out:?}");
+}
+
+#[test]
+fn a_bad_timeout_or_tls_mode_is_a_usage_error() {
+    for args in [
+        &["test-server", "--host", "h", "--timeout", "soon"][..],
+        &["test-server", "--host", "h", "--timeout", "0s"][..],
+        &["test-server", "--host", "h", "--tls", "maybe"][..],
+        &["test-server"][..],
+    ] {
+        let out = imapprobe(args, &[]);
+        assert_eq!(out.code, 3, "{args:?}: {out:?}");
+    }
+}
+
+#[test]
+fn an_unusable_ca_file_could_not_run() {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let port = ScriptedServer::port_closed().to_string();
+    let out = imapprobe(
+        &[
+            "test-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--ca-file",
+            empty.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("no PEM certificate"), "{out:?}");
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let out = imapprobe(&["--help"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(out
+        .stdout
+        .contains("Exit codes: 0 pass, 1 warnings only, 2 failures, 3 could not run."));
+}
