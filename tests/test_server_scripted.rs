@@ -450,3 +450,25 @@ fn a_certificate_for_another_name_fails_the_host_check() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_preauth_greeting_counts_as_logged_in() {
+    let script =
+        format!("S: * PREAUTH [CAPABILITY IMAP4rev1] already logged in as alice\n{LOGOUT}");
+    let server = ScriptedServer::start_plain(&script);
+    let port = server.port.to_string();
+    let out = imapprobe(
+        &args(
+            &port,
+            &["--tls", "none", "--user", "alice", "--password-env", "PW"],
+        ),
+        &[("PW", PASSWORD)],
+    );
+    assert_eq!(out.status("imap.greeting"), "pass", "{out:?}");
+    let login = out.finding("auth.login");
+    assert_eq!(login["status"], "pass");
+    assert!(login["message"].as_str().unwrap().contains("PREAUTH"));
+    assert!(server.wait_finished(1, Duration::from_secs(5)));
+    assert!(!String::from_utf8_lossy(&server.received()).contains("s3cr"));
+    server.assert_no_failures();
+}
