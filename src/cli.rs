@@ -25,7 +25,63 @@ pub struct Cli {
 pub enum CommandKind {
     /// Connectivity, TLS, greeting, capabilities and (with --user) login,
     /// like Test-MigrationServerAvailability but local and with reasons.
-    TestServer(ConnArgs),
+    TestServer(Box<ConnArgs>),
+    /// Check a saved transcript (`S: `/`C: ` lines, an imapprobe --trace
+    /// file, or raw server bytes) against the RFC 3501 grammar.
+    Lint(LintArgs),
+}
+
+/// Options of `lint`.
+#[derive(Args, Debug, Clone)]
+pub struct LintArgs {
+    /// The transcript file, or `-` for standard input.
+    pub file: PathBuf,
+    /// Allow 8-bit UTF-8 in quoted strings from the start (UTF8=ACCEPT was
+    /// enabled before the transcript begins); an ENABLED UTF8=ACCEPT in the
+    /// transcript switches it on by itself.
+    #[arg(long)]
+    pub utf8_accept: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Never use colours (NO_COLOR in the environment does the same).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+impl LintArgs {
+    /// Reads the input; an unreadable file is a usage error.
+    pub fn read(&self) -> Result<(String, Vec<u8>), UsageError> {
+        use std::io::Read;
+        if self.file.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| UsageError(format!("cannot read standard input: {e}")))?;
+            return Ok(("-".into(), buf));
+        }
+        let bytes = std::fs::read(&self.file)
+            .map_err(|e| UsageError(format!("cannot read {}: {e}", self.file.display())))?;
+        Ok((self.file.display().to_string(), bytes))
+    }
+
+    pub fn output(&self) -> Output {
+        output(self.format, self.no_color)
+    }
+}
+
+/// Format and colour: colours only for text on a TTY, never with NO_COLOR.
+fn output(format: FormatArg, no_color: bool) -> Output {
+    use std::io::IsTerminal;
+    let format = match format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+    };
+    let color = format == Format::Text
+        && !no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    Output { format, color }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,15 +244,6 @@ impl ConnArgs {
                 });
             }
         }
-        let format = match self.format {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-        };
-        use std::io::IsTerminal;
-        let color = format == Format::Text
-            && !self.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal();
-        Ok((cfg, Output { format, color }))
+        Ok((cfg, output(self.format, self.no_color)))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::config::ProbeConfig;
 use crate::connectivity::{self, Recorder};
-use crate::report::{Report, Target};
+use crate::report::{Report, Subject, Target};
 use crate::tls::TlsClient;
 use crate::trace::Trace;
 use std::time::Instant;
@@ -53,12 +53,149 @@ pub async fn test_server(cfg: &ProbeConfig) -> Result<Report, CouldNotRun> {
     rec.facts
         .timings_ms
         .insert("total".into(), start.elapsed().as_millis() as u64);
+    let subject = Subject {
+        target: Some(target(cfg)),
+        facts: Some(rec.facts),
+        input: None,
+    };
     Ok(Report::new(
         "test-server",
-        target(cfg),
+        subject,
         started_at,
         start.elapsed(),
-        rec.facts,
         rec.findings,
     ))
+}
+
+/// `lint`: checks every server response in a saved transcript (or raw
+/// server bytes) against the grammar, as a live probe would have.
+pub fn lint(input_name: &str, input: &[u8], utf8_accept: bool) -> Report {
+    use crate::findings::Finding;
+    use crate::framing::{scan, Limits, Scan};
+    use crate::grammar::{self, ParseError};
+    use crate::verdicts::{deviation_finding, Origin};
+
+    let started_at = crate::trace::timestamp();
+    let start = Instant::now();
+    let t = crate::transcript::parse(input);
+    let mut findings = Vec::new();
+    if t.other_lines > 0 {
+        findings.push(Finding::warn(
+            "lint.input",
+            format!(
+                "{} lines are neither S:, C: nor comments; they were ignored",
+                t.other_lines
+            ),
+        ));
+    }
+    // The whole input is in memory already: no limits beyond its size.
+    let limits = Limits {
+        max_line: usize::MAX,
+        max_literal: u64::MAX,
+    };
+    let mut opts = grammar::Options {
+        utf8_accept,
+        ..grammar::Options::default()
+    };
+    let (mut pos, mut responses, mut deviations) = (0usize, 0usize, 0usize);
+    while pos < t.server.len() {
+        let rest = &t.server[pos..];
+        let len = match scan(rest, &limits) {
+            Scan::Complete { len } => len,
+            _ => {
+                findings.push(
+                    Finding::warn(
+                        "grammar.truncated",
+                        format!(
+                            "the input ends in the middle of a response ({} bytes from line {})",
+                            rest.len(),
+                            t.line_of(pos).unwrap_or(1)
+                        ),
+                    )
+                    .with_evidence(rest[..rest.len().min(512)].to_vec()),
+                );
+                break;
+            }
+        };
+        let response = &rest[..len];
+        responses += 1;
+        let is_greeting = pos == 0 && t.client.first().is_none_or(|c| c.server_offset > 0);
+        let parsed = if is_greeting {
+            grammar::parse_greeting(response, &opts).map(|_| ())
+        } else {
+            grammar::parse_response(response, &opts).map(|(r, _)| {
+                if let grammar::Response::Untagged(grammar::Untagged::Enabled(caps)) = r {
+                    if caps.iter().any(|c| c.eq_ignore_ascii_case(b"UTF8=ACCEPT")) {
+                        opts.utf8_accept = true;
+                    }
+                }
+            })
+        };
+        let deviation = match parsed {
+            Ok(()) => None,
+            Err(ParseError::Invalid(d)) => Some(d),
+            Err(ParseError::Incomplete { .. }) => Some(grammar::Deviation {
+                offset: response.len(),
+                rule: "response",
+                expected: "the rest of the response".into(),
+                found: Vec::new(),
+            }),
+        };
+        if let Some(d) = deviation {
+            deviations += 1;
+            let origin = Origin {
+                command: command_for(&t, pos, response),
+                location: t.line_of(pos).map(|l| format!("line {l}")),
+            };
+            findings.push(deviation_finding(response, &d, &origin));
+        }
+        pos += len;
+    }
+    let elided = if t.elided_bytes > 0 {
+        format!(
+            "; {} literal bytes the trace elided were not checked",
+            t.elided_bytes
+        )
+    } else {
+        String::new()
+    };
+    let summary = format!(
+        "{responses} responses, {} bytes checked against RFC 3501 §9: {}{elided}",
+        t.server.len(),
+        if deviations == 0 {
+            "compliant".to_string()
+        } else {
+            format!("{deviations} deviate")
+        }
+    );
+    let status = if deviations == 0 {
+        crate::findings::Status::Pass
+    } else {
+        crate::findings::Status::Fail
+    };
+    findings.insert(0, Finding::new("grammar.summary", status, summary));
+    let subject = Subject {
+        input: Some(input_name.to_string()),
+        ..Subject::default()
+    };
+    Report::new("lint", subject, started_at, start.elapsed(), findings)
+}
+
+/// The client command a response answers: by tag when tagged, else the
+/// last command sent before it.
+fn command_for(t: &crate::transcript::Transcript, pos: usize, response: &[u8]) -> Option<String> {
+    let sent = t.client.partition_point(|c| c.server_offset <= pos);
+    let before = &t.client[..sent];
+    if !response.starts_with(b"* ") && !response.starts_with(b"+") {
+        let tag = response.split(|&b| b == b' ').next().unwrap_or(b"");
+        let tag = String::from_utf8_lossy(tag);
+        if let Some(c) = before
+            .iter()
+            .rev()
+            .find(|c| c.text.split(' ').next() == Some(tag.as_ref()))
+        {
+            return Some(c.text.clone());
+        }
+    }
+    before.last().map(|c| c.text.clone())
 }

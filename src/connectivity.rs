@@ -948,30 +948,14 @@ pub async fn log_out(session: &mut Session, rec: &mut Recorder) {
 /// One finding per grammar deviation the session saw.
 pub fn grammar_findings(session: &Session, rec: &mut Recorder) {
     for d in &session.deviations {
-        rec.add(
-            Finding::fail(
-                "grammar.response",
-                format!(
-                    "response to {} breaks rule {} at byte {}: expected {}, found {}\n{}",
-                    d.command,
-                    d.deviation.rule,
-                    d.deviation.offset,
-                    d.deviation.expected,
-                    if d.deviation.found.is_empty() {
-                        "end of input".to_string()
-                    } else {
-                        Evidence(d.deviation.found.clone()).display(20)
-                    },
-                    d.deviation.excerpt(&d.response)
-                ),
-            )
-            .with_subject(d.command.clone())
-            .with_evidence(d.response.clone())
-            .with_rule(format!("RFC 3501 §9 {}", d.deviation.rule))
-            .with_predicts(predicts::COULD_NOT_PARSE)
-            .with_remedy(
-                "the server's vendor must fix the response; meanwhile exclude what triggers it",
-            ),
-        );
+        let origin = crate::verdicts::Origin {
+            command: Some(d.command.clone()),
+            location: None,
+        };
+        rec.add(crate::verdicts::deviation_finding(
+            &d.response,
+            &d.deviation,
+            &origin,
+        ));
     }
 }

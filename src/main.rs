@@ -48,6 +48,19 @@ fn main() -> ExitCode {
             print_quietly(&text);
             ExitCode::from(report.exit_code)
         }
+        CommandKind::Lint(args) => {
+            let (name, bytes) = match args.read() {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("imapprobe: {e}");
+                    return ExitCode::from(3);
+                }
+            };
+            let out = args.output();
+            let report = imapprobe::commands::lint(&name, &bytes, args.utf8_accept);
+            print_quietly(&imapprobe::report::render(&report, out.format, out.color));
+            ExitCode::from(report.exit_code)
+        }
     }
 }
 

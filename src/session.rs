@@ -276,7 +276,7 @@ impl Session {
                 Scan::Complete { len } => {
                     let bytes = self.conn.buffered()[..len].to_vec();
                     self.conn.consume(len);
-                    self.trace_response(&bytes);
+                    self.conn.trace.record_response(Dir::Server, &bytes);
                     return Ok(RawResponse(bytes));
                 }
                 Scan::Incomplete => {
@@ -299,33 +299,6 @@ impl Session {
                         line,
                     });
                 }
-            }
-        }
-    }
-
-    /// Traces a response, eliding large literals.
-    fn trace_response(&self, bytes: &[u8]) {
-        if !self.conn.trace.is_on() {
-            return;
-        }
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let lf = bytes[pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| pos + i + 1)
-                .unwrap_or(bytes.len());
-            let line = &bytes[pos..lf];
-            self.conn.trace.record(Dir::Server, line);
-            pos = lf;
-            let bare = line.strip_suffix(b"\n").unwrap_or(line);
-            let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
-            if let Some(n) = crate::framing::literal_announcement(bare) {
-                let end = (pos as u64 + n).min(bytes.len() as u64) as usize;
-                self.conn
-                    .trace
-                    .record_literal(Dir::Server, &bytes[pos..end]);
-                pos = end;
             }
         }
     }

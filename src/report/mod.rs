@@ -50,6 +50,14 @@ pub struct Target {
     pub user: Option<String>,
 }
 
+/// What a report is about: a server (with its facts) or an input file.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub target: Option<Target>,
+    pub facts: Option<ServerFacts>,
+    pub input: Option<String>,
+}
+
 /// Counts of findings per status.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
@@ -66,23 +74,28 @@ pub struct Report {
     pub tool: &'static str,
     pub tool_version: &'static str,
     pub command: String,
-    pub target: Target,
+    /// The server probed (absent for `lint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// The file read (`lint`); `-` for standard input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     pub started_at: String,
     pub duration_ms: u64,
     pub verdict: Verdict,
     pub exit_code: u8,
     pub summary: Summary,
-    pub facts: ServerFacts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<ServerFacts>,
     pub findings: Vec<Finding>,
 }
 
 impl Report {
     pub fn new(
         command: &str,
-        target: Target,
+        subject: Subject,
         started_at: String,
         duration: Duration,
-        facts: ServerFacts,
         findings: Vec<Finding>,
     ) -> Report {
         let verdict = Verdict::of(&findings);
@@ -100,13 +113,14 @@ impl Report {
             tool: "imapprobe",
             tool_version: env!("CARGO_PKG_VERSION"),
             command: command.to_string(),
-            target,
+            target: subject.target,
+            input: subject.input,
             started_at,
             duration_ms: duration.as_millis() as u64,
             verdict,
             exit_code: verdict.exit_code(),
             summary,
-            facts,
+            facts: subject.facts,
             findings,
         }
     }

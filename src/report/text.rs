@@ -32,20 +32,29 @@ fn status_word(s: Status, color: bool) -> String {
 
 pub fn render(r: &Report, color: bool) -> String {
     let mut out = String::new();
-    let user = r
-        .target
-        .user
-        .as_ref()
-        .map(|u| format!("  user {u}"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "imapprobe {}  {}:{} ({}){user}",
-        r.command,
-        r.target.host,
-        r.target.port,
-        r.target.tls.describe()
-    );
+    match (&r.target, &r.input) {
+        (Some(t), _) => {
+            let user = t
+                .user
+                .as_ref()
+                .map(|u| format!("  user {u}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "imapprobe {}  {}:{} ({}){user}",
+                r.command,
+                t.host,
+                t.port,
+                t.tls.describe()
+            );
+        }
+        (None, Some(input)) => {
+            let _ = writeln!(out, "imapprobe {}  {input}", r.command);
+        }
+        (None, None) => {
+            let _ = writeln!(out, "imapprobe {}", r.command);
+        }
+    }
     let width = r
         .findings
         .iter()
@@ -74,7 +83,7 @@ pub fn render(r: &Report, color: bool) -> String {
             line(&mut out, &r.findings[i], width, color);
         }
     }
-    if let Some(tls) = &r.facts.tls {
+    if let Some(tls) = r.facts.as_ref().and_then(|f| f.tls.as_ref()) {
         if let Some(leaf) = tls.chain.first() {
             let _ = writeln!(
                 out,

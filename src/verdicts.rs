@@ -1,0 +1,51 @@
+//! Grammar deviations as findings: the rule, the byte offset, what was
+//! expected and found, an excerpt with a caret under the offending byte,
+//! and the command the response answered. One place, so a live probe and
+//! `lint` over a saved transcript say the same thing the same way.
+
+use crate::findings::{predicts, Evidence, Finding};
+use crate::grammar::Deviation;
+
+/// Where a deviating response came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The command the response answered, e.g. `UID FETCH 16967 (…)`.
+    pub command: Option<String>,
+    /// Where the response starts in the source: "line 12".
+    pub location: Option<String>,
+}
+
+/// One `grammar.response` finding for `deviation` in `response`.
+pub fn deviation_finding(response: &[u8], deviation: &Deviation, origin: &Origin) -> Finding {
+    let found = if deviation.found.is_empty() {
+        "end of input".to_string()
+    } else {
+        format!("\"{}\"", Evidence(deviation.found.clone()).display(20))
+    };
+    let mut message = format!(
+        "response breaks rule {} at byte {}: expected {}, found {found}",
+        deviation.rule, deviation.offset, deviation.expected,
+    );
+    if let Some(q) = crate::quirks::identify(response, deviation) {
+        message.push_str(&format!(" — known quirk {}: {}", q.name, q.summary));
+    }
+    message.push('\n');
+    message.push_str(&deviation.excerpt(response));
+    let subject = match (&origin.location, &origin.command) {
+        (Some(l), Some(c)) => Some(format!("{l}: {c}")),
+        (Some(l), None) => Some(l.clone()),
+        (None, Some(c)) => Some(c.clone()),
+        (None, None) => None,
+    };
+    let mut f = Finding::fail("grammar.response", message)
+        .with_evidence(response.to_vec())
+        .with_rule(format!("RFC 3501 §9 {}", deviation.rule))
+        .with_predicts(predicts::COULD_NOT_PARSE)
+        .with_remedy(
+            "the server's vendor must fix the response; meanwhile exclude the folder or message that triggers it",
+        );
+    if let Some(s) = subject {
+        f = f.with_subject(s);
+    }
+    f
+}
