@@ -36,30 +36,54 @@ pub enum Scan {
     LiteralTooLarge { size: u64, line_end: usize },
 }
 
+/// One line of a response: its length (line end included) and the size of
+/// the literal it announces, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineScan {
+    Line { len: usize, literal: Option<u64> },
+    Incomplete,
+    TooLong,
+}
+
+/// Finds the end of the line at the start of `buf`, refusing to look past
+/// `max_line` bytes.
+pub fn next_line(buf: &[u8], max_line: usize) -> LineScan {
+    let window = &buf[..buf.len().min(max_line.saturating_add(1))];
+    let Some(lf) = window.iter().position(|&b| b == b'\n') else {
+        return if buf.len() > max_line {
+            LineScan::TooLong
+        } else {
+            LineScan::Incomplete
+        };
+    };
+    let line = &buf[..lf];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    LineScan::Line {
+        len: lf + 1,
+        literal: literal_announcement(line),
+    }
+}
+
 /// Scans `buf` for one complete response.
 pub fn scan(buf: &[u8], limits: &Limits) -> Scan {
     let mut pos = 0;
     loop {
-        let rest = &buf[pos..];
-        let window = &rest[..rest.len().min(limits.max_line.saturating_add(1))];
-        let Some(lf) = window.iter().position(|&b| b == b'\n') else {
-            return if rest.len() > limits.max_line {
-                Scan::LineTooLong {
+        match next_line(&buf[pos..], limits.max_line) {
+            LineScan::Incomplete => return Scan::Incomplete,
+            LineScan::TooLong => {
+                return Scan::LineTooLong {
                     limit: limits.max_line,
                 }
-            } else {
-                Scan::Incomplete
-            };
-        };
-        let line_end = pos + lf + 1;
-        let line = &buf[pos..pos + lf];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        match literal_announcement(line) {
-            None => return Scan::Complete { len: line_end },
-            Some(size) if size > limits.max_literal => {
-                return Scan::LiteralTooLarge { size, line_end };
             }
-            Some(size) => {
+            LineScan::Line { len, literal: None } => return Scan::Complete { len: pos + len },
+            LineScan::Line {
+                len,
+                literal: Some(size),
+            } => {
+                let line_end = pos + len;
+                if size > limits.max_literal {
+                    return Scan::LiteralTooLarge { size, line_end };
+                }
                 let needed = line_end as u64 + size;
                 if (buf.len() as u64) < needed {
                     return Scan::Incomplete;

@@ -4,11 +4,11 @@
 //! arrives; deviations are kept, not fatal, so one bad line does not end
 //! a probe.
 
-use crate::framing::{scan, Limits, Scan};
+use crate::framing::{next_line, Limits, LineScan};
 use crate::grammar::{self, Response, StatusKind, Untagged};
 use crate::readonly;
 use crate::secret::Secret;
-use crate::trace::{Dir, REDACTED};
+use crate::trace::{Dir, ELIDED_PREFIX, REDACTED};
 use crate::transport::{Connection, IoFault};
 use std::time::{Duration, Instant};
 
@@ -180,6 +180,59 @@ fn encode_string(value: &[u8]) -> Part {
     }
 }
 
+/// Receives the bodies of literals too large to keep.
+pub trait LiteralSink {
+    /// The next bytes of streamed literal number `index` (0-based within
+    /// the response), in order.
+    fn chunk(&mut self, index: usize, bytes: &[u8]);
+}
+
+/// A sink that drops what it is given (the bytes are still counted and checked).
+pub struct Discard;
+
+impl LiteralSink for Discard {
+    fn chunk(&mut self, _index: usize, _bytes: &[u8]) {}
+}
+
+/// A literal that was streamed instead of kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamedLiteral {
+    /// Where its stand-in (`{0}` or `{0+}`) starts in the skeleton.
+    pub skeleton_offset: usize,
+    /// Length of the stand-in.
+    pub stand_in_len: usize,
+    /// Length of the original announcement, `{N}` or `{N+}`.
+    pub announced_len: usize,
+    pub size: u64,
+    /// Offset in the response, on the wire, of the literal's first byte.
+    pub body_offset: u64,
+    /// Offset in the response, on the wire, of its first NUL byte, if any.
+    pub nul_offset: Option<u64>,
+}
+
+/// A response read with [`Session::read_response_streaming`].
+#[derive(Debug, Clone, Default)]
+pub struct Streamed {
+    /// The response with each streamed literal replaced by an empty one.
+    pub skeleton: Vec<u8>,
+    pub literals: Vec<StreamedLiteral>,
+    /// How many bytes the response had on the wire.
+    pub wire_len: u64,
+}
+
+impl Streamed {
+    /// The offset on the wire of skeleton offset `at` (for deviations).
+    pub fn wire_offset(&self, at: usize) -> u64 {
+        let shift: u64 = self
+            .literals
+            .iter()
+            .filter(|l| l.skeleton_offset < at)
+            .map(|l| (l.announced_len - l.stand_in_len) as u64 + l.size)
+            .sum();
+        at as u64 + shift
+    }
+}
+
 /// One complete server response as received (literals included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse(pub Vec<u8>);
@@ -268,21 +321,36 @@ impl Session {
         Instant::now() + self.conn.timeout
     }
 
-    /// Reads one complete response within the timeout; traced.
+    /// Reads one complete response within the timeout; traced. Literals
+    /// are held in memory up to the limit; a larger one is refused.
     pub async fn read_response(&mut self) -> Result<RawResponse, SessionFault> {
-        let deadline = self.deadline();
+        let streamed = self.read_response_streaming(u64::MAX, &mut Discard).await?;
+        Ok(RawResponse(streamed.skeleton))
+    }
+
+    /// Reads one complete response; literals larger than `stream_over`
+    /// bytes are not kept but handed to `sink` chunk by chunk, counted and
+    /// checked for NUL, so a 150 MB message passes in constant memory. In
+    /// the returned skeleton such a literal stands as an empty one (`{0}`).
+    /// The timeout is per step: it starts again whenever literal bytes arrive.
+    pub async fn read_response_streaming(
+        &mut self,
+        stream_over: u64,
+        sink: &mut dyn LiteralSink,
+    ) -> Result<Streamed, SessionFault> {
+        let mut deadline = self.deadline();
+        let mut out = Streamed::default();
+        // The bytes for the trace: like the skeleton, but with each streamed
+        // literal's real announcement, written out before its marker.
+        let mut traced: Vec<u8> = Vec::new();
         loop {
-            match scan(self.conn.buffered(), &self.limits) {
-                Scan::Complete { len } => {
-                    let bytes = self.conn.buffered()[..len].to_vec();
-                    self.conn.consume(len);
-                    self.conn.trace.record_response(Dir::Server, &bytes);
-                    return Ok(RawResponse(bytes));
-                }
-                Scan::Incomplete => {
+            let (len, literal) = match next_line(self.conn.buffered(), self.limits.max_line) {
+                LineScan::Incomplete => {
                     self.conn.fill(deadline).await?;
+                    continue;
                 }
-                Scan::LineTooLong { limit } => {
+                LineScan::TooLong => {
+                    let limit = self.limits.max_line;
                     let start = self.conn.buffered()[..256.min(limit)].to_vec();
                     self.conn.trace.record(Dir::Server, &start);
                     self.conn
@@ -290,17 +358,106 @@ impl Session {
                         .note(&format!("line longer than {limit} bytes; reading stopped"));
                     return Err(SessionFault::LineTooLong { limit, start });
                 }
-                Scan::LiteralTooLarge { size, line_end } => {
-                    let line = self.conn.buffered()[..line_end.min(4096)].to_vec();
-                    self.conn.trace.record(Dir::Server, &line);
-                    return Err(SessionFault::LiteralTooLarge {
-                        size,
-                        limit: self.limits.max_literal,
-                        line,
-                    });
-                }
+                LineScan::Line { len, literal } => (len, literal),
+            };
+            let Some(size) = literal else {
+                out.skeleton.extend_from_slice(&self.conn.buffered()[..len]);
+                traced.extend_from_slice(&self.conn.buffered()[..len]);
+                self.conn.consume(len);
+                out.wire_len += len as u64;
+                break;
+            };
+            if size > stream_over {
+                let line = self.conn.buffered()[..len].to_vec();
+                self.conn.consume(len);
+                self.stream_literal(&line, size, &mut out, &mut traced, sink, &mut deadline)
+                    .await?;
+                continue;
             }
+            if size > self.limits.max_literal {
+                let line = self.conn.buffered()[..len.min(4096)].to_vec();
+                self.conn.trace.record(Dir::Server, &line);
+                return Err(SessionFault::LiteralTooLarge {
+                    size,
+                    limit: self.limits.max_literal,
+                    line,
+                });
+            }
+            let whole = len + size as usize;
+            while self.conn.buffered().len() < whole {
+                self.conn.fill(deadline).await?;
+            }
+            out.skeleton
+                .extend_from_slice(&self.conn.buffered()[..whole]);
+            traced.extend_from_slice(&self.conn.buffered()[..whole]);
+            self.conn.consume(whole);
+            out.wire_len += whole as u64;
         }
+        self.conn.trace.record_response(Dir::Server, &traced);
+        Ok(out)
+    }
+
+    /// Passes one literal's body to `sink`; `line` is the line announcing it.
+    async fn stream_literal(
+        &mut self,
+        line: &[u8],
+        size: u64,
+        out: &mut Streamed,
+        traced: &mut Vec<u8>,
+        sink: &mut dyn LiteralSink,
+        deadline: &mut Instant,
+    ) -> Result<(), SessionFault> {
+        let open = line.iter().rposition(|&b| b == b'{').unwrap_or(0);
+        let close = line
+            .iter()
+            .rposition(|&b| b == b'}')
+            .map_or(line.len(), |i| i + 1);
+        let stand_in: &[u8] = if line[open..close].contains(&b'+') {
+            b"{0+}"
+        } else {
+            b"{0}"
+        };
+        out.skeleton.extend_from_slice(&line[..open]);
+        let skeleton_offset = out.skeleton.len();
+        out.skeleton.extend_from_slice(stand_in);
+        out.skeleton.extend_from_slice(&line[close..]);
+        out.wire_len += line.len() as u64;
+        traced.extend_from_slice(line);
+        self.conn.trace.record(Dir::Server, traced);
+        traced.clear();
+        let index = out.literals.len();
+        let mut literal = StreamedLiteral {
+            skeleton_offset,
+            stand_in_len: stand_in.len(),
+            announced_len: close - open,
+            size,
+            body_offset: out.wire_len,
+            nul_offset: None,
+        };
+        let mut done: u64 = 0;
+        while done < size {
+            if self.conn.buffered().is_empty() {
+                self.conn.fill(*deadline).await?;
+                *deadline = self.deadline();
+            }
+            let take = (size - done).min(self.conn.buffered().len() as u64) as usize;
+            let chunk = &self.conn.buffered()[..take];
+            // NUL is not a CHAR8: a strict reader must look at every byte.
+            if literal.nul_offset.is_none() && chunk.contains(&0) {
+                let at = chunk.iter().position(|&b| b == 0).unwrap_or(0);
+                literal.nul_offset = Some(literal.body_offset + done + at as u64);
+            }
+            sink.chunk(index, chunk);
+            self.conn.consume(take);
+            done += take as u64;
+        }
+        out.wire_len += size;
+        self.conn.trace.record(
+            Dir::Server,
+            format!("{ELIDED_PREFIX}{size} bytes elided>").as_bytes(),
+        );
+        out.literals.push(literal);
+        Ok(())
     }
 
     /// Parses a response, recording a deviation against `command`.
