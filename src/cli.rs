@@ -153,6 +153,10 @@ pub struct ConnArgs {
     /// Allow sending credentials over a connection without TLS.
     #[arg(long)]
     pub allow_plaintext_auth: bool,
+    /// Longest server line (outside literals) read before giving up: bounds
+    /// memory whatever the server sends.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_line_bytes: usize,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
@@ -200,6 +204,10 @@ impl ConnArgs {
             return Err(UsageError("--timeout must be more than zero".into()));
         }
         cfg.timeout = self.timeout;
+        if self.max_line_bytes < 1024 {
+            return Err(UsageError("--max-line-bytes must be at least 1024".into()));
+        }
+        cfg.max_line = self.max_line_bytes;
         cfg.tls.ca_file = self.ca_file.clone();
         cfg.tls.insecure = self.insecure;
         cfg.cert_warn_days = self.cert_warn_days;

@@ -52,6 +52,8 @@ pub struct ProbeConfig {
     /// Send credentials over a connection without TLS.
     pub allow_plaintext_auth: bool,
     pub trace: Option<PathBuf>,
+    /// Longest server line outside literals.
+    pub max_line: usize,
 }
 
 impl ProbeConfig {
@@ -68,6 +70,7 @@ impl ProbeConfig {
             mechanism: None,
             allow_plaintext_auth: false,
             trace: None,
+            max_line: crate::framing::Limits::default().max_line,
         }
     }
 }

@@ -152,6 +152,7 @@ pub async fn open(
     }
 
     let mut session = Session::new(conn);
+    session.limits.max_line = cfg.max_line;
     let (caps, preauth) = greeting(cfg, tls, &mut session, rec).await?;
     let mut caps = match caps {
         Some(c) => c,

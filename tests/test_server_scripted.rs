@@ -361,6 +361,32 @@ fn an_endless_line_is_cut_at_the_limit_and_reported() {
 }
 
 #[test]
+fn the_line_limit_is_configurable() {
+    let long = "y".repeat(5000);
+    let script = format!("S: * OK {long}\n!until-close");
+    let server = ScriptedServer::start_plain(&script);
+    let port = server.port.to_string();
+    let out = imapprobe(
+        &args(&port, &["--tls", "none", "--max-line-bytes", "4096"]),
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let f = out.finding("imap.greeting");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 4096 bytes"),
+        "{out:?}"
+    );
+    let out = imapprobe(
+        &args(&port, &["--tls", "none", "--max-line-bytes", "10"]),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+}
+
+#[test]
 fn a_huge_literal_is_refused_and_the_report_still_comes() {
     let script = "S: * OK [CAPABILITY IMAP4rev1 ID] ready
          C: $tag ID *
