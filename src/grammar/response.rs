@@ -454,7 +454,7 @@ fn named_data<'a>(opts: &Options, i: &'a [u8]) -> PResult<'a, Untagged<'a>> {
 fn rest_of_line(i: &[u8]) -> PResult<'_, &[u8]> {
     let mut n = 0;
     loop {
-        let Some(p) = i[n..].iter().position(|&b| is_eol(b) || b == 0) else {
+        let Some(p) = memchr::memchr3(b'\r', b'\n', 0, &i[n..]) else {
             return Err(Err::Incomplete(nom::Needed::Unknown));
         };
         let p = n + p;
