@@ -41,6 +41,223 @@ pub const SAMPLE_FOLDERS: &[(&str, usize, usize)] = &[
 /// Hierarchy delimiter of the Maildir++ store.
 pub const DELIMITER: char = '.';
 
+/// Why a folder is in [`PATHOLOGICAL_TREE`] (what a folder-hierarchy check
+/// should say about it); [`Pathology::None`] for ordinary folders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pathology {
+    /// Nothing wrong.
+    None,
+    /// A mailbox with messages that `LIST "" "*"` does not return (no ACL
+    /// lookup right `l`) while its children are listed.
+    HiddenParent,
+    /// A listed child of a [`Pathology::HiddenParent`].
+    ChildOfHiddenParent,
+    /// Listed `\Noselect` because only its children exist on disk.
+    NoselectParent,
+    /// The name contains `/` although the delimiter is `.` (listescape).
+    ForeignDelimiter,
+    /// Same name as another folder apart from letter case (`Sent`/`sent`).
+    CaseCollision,
+    /// A folder named like INBOX (`INBOX.INBOX`).
+    InboxLookalike,
+    /// Non-ASCII name (modified UTF-7 on the wire and on disk).
+    NonAscii,
+    /// A link of the 11-level chain `Deep` .. `Deep.L1.….L10`.
+    DeepChain,
+    /// A name ending in the delimiter or with adjacent delimiters (a
+    /// directory written by other software, or the `\Noselect`
+    /// placeholders Dovecot lists above it); EXAMINE fails.
+    InvalidName,
+    /// Listed, but its `cur/` is unreadable (mode 000): EXAMINE fails with
+    /// `[SERVERBUG] Internal error occurred.`
+    Unreadable,
+    /// The name ends in a space.
+    TrailingSpace,
+}
+
+/// One folder of [`PATHOLOGICAL_TREE`] or [`CLEAN_TREE`], as Dovecot 2.3.19
+/// (Maildir++, `.` delimiter, acl + listescape plugins) really shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeFolder {
+    /// The name exactly as LIST returns it (modified UTF-7, without the
+    /// quotes Dovecot puts around names with spaces); what EXAMINE takes.
+    pub raw: &'static str,
+    /// The decoded (UTF-8) name.
+    pub name: &'static str,
+    /// Whether `LIST "" "*"` returns it.
+    pub listed: bool,
+    /// Attributes in Dovecot's order, both in `LIST "" "*"` (if listed) and
+    /// in `LIST "" "<raw>"`. Dovecot may add `\Marked` / `\UnMarked` from
+    /// its index (e.g. after an earlier EXAMINE); these are left out.
+    pub attributes: &'static [&'static str],
+    /// Messages stored in the folder's directory; EXAMINE shows this many
+    /// EXISTS (and STATUS as MESSAGES) when it succeeds.
+    pub messages: usize,
+    /// `None` if EXAMINE (and STATUS) succeed; else the start of the
+    /// tagged NO text (after `NO `). Dovecot continues it with its timing
+    /// ` (0.001 + 0.000 secs).`, and for `[SERVERBUG]` first with the
+    /// time of the error ` [2026-11-25 21:17:53]`.
+    pub examine_no: Option<&'static str>,
+    /// Its directory below `Maildir/` (`""` = the Maildir itself, i.e.
+    /// INBOX); `None` for a `\Noselect` placeholder with no directory.
+    pub disk: Option<&'static str>,
+    pub pathology: Pathology,
+}
+
+impl TreeFolder {
+    /// True if EXAMINE succeeds.
+    pub fn examinable(&self) -> bool {
+        self.examine_no.is_none()
+    }
+}
+
+const HNC: &[&str] = &["\\HasNoChildren"];
+const HC: &[&str] = &["\\HasChildren"];
+const NOSEL: &[&str] = &["\\Noselect", "\\HasChildren"];
+
+/// `NO` text of EXAMINE for a name with `..` in it.
+pub const NO_ADJACENT: &str = "[CANNOT] Invalid mailbox name: Has adjacent hierarchy separators";
+/// `NO` text of EXAMINE for a name ending in `.`.
+pub const NO_ENDS_WITH_DELIMITER: &str =
+    "[CANNOT] Invalid mailbox name: Ends with hierarchy separator";
+/// `NO` text of EXAMINE for a folder whose `cur/` cannot be read (the log
+/// has `opendir(…/cur) failed: Permission denied`).
+pub const NO_SERVERBUG: &str =
+    "[SERVERBUG] Internal error occurred. Refer to server log for more information.";
+
+const fn mailbox(
+    raw: &'static str,
+    name: &'static str,
+    attributes: &'static [&'static str],
+    messages: usize,
+    disk: &'static str,
+    pathology: Pathology,
+) -> TreeFolder {
+    TreeFolder {
+        raw,
+        name,
+        listed: true,
+        attributes,
+        messages,
+        examine_no: None,
+        disk: Some(disk),
+        pathology,
+    }
+}
+
+const fn placeholder(raw: &'static str, no: &'static str, pathology: Pathology) -> TreeFolder {
+    TreeFolder {
+        raw,
+        name: raw,
+        listed: true,
+        attributes: NOSEL,
+        messages: 0,
+        examine_no: Some(no),
+        disk: None,
+        pathology,
+    }
+}
+
+/// What [`Dovecot::seed_pathological_tree`] creates, checked against the
+/// real server by `tests/dovecot_tree_fixture.rs`. Facts worth knowing:
+///
+/// * `Hidden` (3 messages, a `dovecot-acl` with `user=<user> rwstipekx`,
+///   i.e. without `l`) is missing from `LIST "" "*"` (and from
+///   `LIST "" "*" RETURN (CHILDREN)`), while `Hidden.Folder1`/`2` are
+///   listed. `LIST "" "Hidden"` (and `LIST "" "%"`) still answer
+///   `* LIST (\Noselect \HasChildren) "." Hidden`, and EXAMINE/STATUS of
+///   `Hidden` succeed (the `r` right) with its 3 messages. MYRIGHTS says
+///   `rwstipekxcd`.
+/// * `Projects` has no directory: Dovecot lists it as
+///   `(\Noselect \HasChildren)`; EXAMINE says `NO Mailbox doesn't exist:
+///   Projects`.
+/// * `Reports/Q1` is the directory `.Reports\2fQ1` (listescape).
+/// * A root `Inbox` cannot be made with Maildir++: the directories
+///   `.Inbox`, `.INBOX`, `.inbox` are silently ignored by LIST, and
+///   `EXAMINE Inbox` opens the real INBOX (see [`INVISIBLE_ROOT_INBOX_DIR`]).
+///   `INBOX.INBOX` (directory `.INBOX.INBOX`) works, and makes INBOX
+///   `\HasChildren`.
+/// * `.Old Mail..` and `.Broken..X` are listed as `"Old Mail.."` and
+///   `Broken..X`, plus `\Noselect \HasChildren` placeholders for every
+///   prefix: `"Old Mail"`, `"Old Mail."`, `Broken`, `Broken.` (names
+///   ending in the delimiter themselves). EXAMINE: [`NO_ADJACENT`] for the
+///   folders, [`NO_ENDS_WITH_DELIMITER`] for `"Old Mail."`/`Broken.`,
+///   `Mailbox doesn't exist: …` for `"Old Mail"`/`Broken`.
+/// * `Unreadable` (directory fine, `cur/` mode 000): listed normally,
+///   EXAMINE and STATUS answer [`NO_SERVERBUG`]. (A whole directory with
+///   mode 000 or owned by root is not listed at all; `cur/` readable but
+///   the directory not writable gives an EXAMINE OK with 0 EXISTS.)
+/// * `"Trailing "` is listed (quoted) and opens fine.
+#[rustfmt::skip]
+pub const PATHOLOGICAL_TREE: &[TreeFolder] = &[
+    mailbox("INBOX", "INBOX", HC, 2, "", Pathology::None),
+    mailbox("INBOX.INBOX", "INBOX.INBOX", HNC, 1, ".INBOX.INBOX", Pathology::InboxLookalike),
+    TreeFolder {
+        listed: false,
+        attributes: NOSEL,
+        ..mailbox("Hidden", "Hidden", HC, 3, ".Hidden", Pathology::HiddenParent)
+    },
+    mailbox("Hidden.Folder1", "Hidden.Folder1", HNC, 2, ".Hidden.Folder1", Pathology::ChildOfHiddenParent),
+    mailbox("Hidden.Folder2", "Hidden.Folder2", HNC, 1, ".Hidden.Folder2", Pathology::ChildOfHiddenParent),
+    placeholder("Projects", "Mailbox doesn't exist: Projects", Pathology::NoselectParent),
+    mailbox("Projects.2023", "Projects.2023", HNC, 2, ".Projects.2023", Pathology::None),
+    mailbox("Reports/Q1", "Reports/Q1", HNC, 2, ".Reports\\2fQ1", Pathology::ForeignDelimiter),
+    mailbox("Sent", "Sent", HNC, 2, ".Sent", Pathology::CaseCollision),
+    mailbox("sent", "sent", HNC, 1, ".sent", Pathology::CaseCollision),
+    mailbox("Entw&APw-rfe", "Entwürfe", HNC, 1, ".Entw&APw-rfe", Pathology::NonAscii),
+    mailbox("Gr&APYA3w-e", "Größe", HNC, 1, ".Gr&APYA3w-e", Pathology::NonAscii),
+    mailbox("Deep", "Deep", HC, 1, ".Deep", Pathology::DeepChain),
+    mailbox("Deep.L1", "Deep.L1", HC, 1, ".Deep.L1", Pathology::DeepChain),
+    mailbox("Deep.L1.L2", "Deep.L1.L2", HC, 1, ".Deep.L1.L2", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3", "Deep.L1.L2.L3", HC, 1, ".Deep.L1.L2.L3", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4", "Deep.L1.L2.L3.L4", HC, 1, ".Deep.L1.L2.L3.L4", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5", "Deep.L1.L2.L3.L4.L5", HC, 1, ".Deep.L1.L2.L3.L4.L5", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5.L6", "Deep.L1.L2.L3.L4.L5.L6", HC, 1, ".Deep.L1.L2.L3.L4.L5.L6", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5.L6.L7", "Deep.L1.L2.L3.L4.L5.L6.L7", HC, 1, ".Deep.L1.L2.L3.L4.L5.L6.L7", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5.L6.L7.L8", "Deep.L1.L2.L3.L4.L5.L6.L7.L8", HC, 1, ".Deep.L1.L2.L3.L4.L5.L6.L7.L8", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9", "Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9", HC, 1, ".Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9", Pathology::DeepChain),
+    mailbox("Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9.L10", "Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9.L10", HNC, 1, ".Deep.L1.L2.L3.L4.L5.L6.L7.L8.L9.L10", Pathology::DeepChain),
+    placeholder("Old Mail", "Mailbox doesn't exist: Old Mail", Pathology::InvalidName),
+    placeholder("Old Mail.", NO_ENDS_WITH_DELIMITER, Pathology::InvalidName),
+    TreeFolder {
+        examine_no: Some(NO_ADJACENT),
+        ..mailbox("Old Mail..", "Old Mail..", HNC, 2, ".Old Mail..", Pathology::InvalidName)
+    },
+    placeholder("Broken", "Mailbox doesn't exist: Broken", Pathology::InvalidName),
+    placeholder("Broken.", NO_ENDS_WITH_DELIMITER, Pathology::InvalidName),
+    TreeFolder {
+        examine_no: Some(NO_ADJACENT),
+        ..mailbox("Broken..X", "Broken..X", HNC, 1, ".Broken..X", Pathology::InvalidName)
+    },
+    mailbox("Trailing ", "Trailing ", HNC, 1, ".Trailing ", Pathology::TrailingSpace),
+    TreeFolder {
+        examine_no: Some(NO_SERVERBUG),
+        ..mailbox("Unreadable", "Unreadable", HNC, 2, ".Unreadable", Pathology::Unreadable)
+    },
+];
+
+/// A root-level `Inbox` lookalike as Maildir++ stores it. The pathological
+/// tree has this directory with [`INVISIBLE_ROOT_INBOX_MESSAGES`]
+/// messages, but Dovecot never shows it: `LIST "" "*"` omits it,
+/// `LIST "" "Inbox"` answers with the real `INBOX`, and `EXAMINE Inbox`
+/// opens the real INBOX. Its mail is unreachable over IMAP.
+pub const INVISIBLE_ROOT_INBOX_DIR: &str = ".Inbox";
+pub const INVISIBLE_ROOT_INBOX_MESSAGES: usize = 1;
+
+/// What [`Dovecot::seed_clean_tree`] creates: an ordinary tree, all
+/// folders subscribed, listed, selectable, none of the pathologies.
+#[rustfmt::skip]
+pub const CLEAN_TREE: &[TreeFolder] = &[
+    mailbox("INBOX", "INBOX", HNC, 3, "", Pathology::None),
+    mailbox("Sent", "Sent", HNC, 2, ".Sent", Pathology::None),
+    mailbox("Drafts", "Drafts", HNC, 1, ".Drafts", Pathology::None),
+    mailbox("Trash", "Trash", HNC, 1, ".Trash", Pathology::None),
+    mailbox("Archive", "Archive", HC, 1, ".Archive", Pathology::None),
+    mailbox("Archive.2024", "Archive.2024", HNC, 2, ".Archive.2024", Pathology::None),
+    mailbox("Projects", "Projects", HC, 1, ".Projects", Pathology::None),
+    mailbox("Projects.Alpha", "Projects.Alpha", HNC, 1, ".Projects.Alpha", Pathology::None),
+];
+
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 static MESSAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -79,6 +296,8 @@ pub struct DovecotBuilder {
     disable_plaintext_auth: bool,
     max_userip_connections: u32,
     auth_penalty: bool,
+    acl: bool,
+    listescape: bool,
     extra_config: String,
 }
 
@@ -91,6 +310,8 @@ impl Default for DovecotBuilder {
             disable_plaintext_auth: false,
             max_userip_connections: 50,
             auth_penalty: false,
+            acl: false,
+            listescape: false,
             extra_config: String::new(),
         }
     }
@@ -142,6 +363,34 @@ impl DovecotBuilder {
     pub fn auth_penalty(mut self, yes: bool) -> Self {
         self.auth_penalty = yes;
         self
+    }
+
+    /// The ACL plugin with per-folder ACL files (default off):
+    /// `mail_plugins = $mail_plugins acl`, `imap_acl` for IMAP (so the
+    /// server announces `ACL RIGHTS=texk` and answers MYRIGHTS/GETACL) and
+    /// `plugin { acl = vfile }`. A folder without a `dovecot-acl` file gives
+    /// its owner all rights, so nothing changes until a file is written
+    /// (see [`Dovecot::seed_pathological_tree`]).
+    pub fn acl(mut self, yes: bool) -> Self {
+        self.acl = yes;
+        self
+    }
+
+    /// The listescape plugin (default off): folder names may then contain
+    /// characters the Maildir++ store cannot hold, e.g. `/` under the `.`
+    /// delimiter. Dovecot 2.3 stores them as `\NN` hex escapes with the
+    /// default `listescape_char` `\`: IMAP `Reports/Q1` is the directory
+    /// `.Reports\2fQ1` (see [`listescape_storage_name`]). The delimiter
+    /// itself still cannot be part of a name.
+    pub fn listescape(mut self, yes: bool) -> Self {
+        self.listescape = yes;
+        self
+    }
+
+    /// Both plugins [`Dovecot::seed_pathological_tree`] needs:
+    /// `.acl(true).listescape(true)`.
+    pub fn pathological_tree_plugins(self) -> Self {
+        self.acl(true).listescape(true)
     }
 
     /// Raw lines appended to the generated `dovecot.conf` (later settings win).
@@ -269,6 +518,8 @@ impl DovecotBuilder {
                         pki,
                         mail_uid,
                         mail_gid,
+                        acl: self.acl,
+                        listescape: self.listescape,
                         instance_name,
                         startup_time: started.elapsed(),
                         child: Some(child),
@@ -347,6 +598,25 @@ impl DovecotBuilder {
             "service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {}\n    ssl = yes\n  }}\n}}\n",
             p.imap_port, p.imaps_port
         ));
+        let mut plugins = Vec::new();
+        if self.acl {
+            plugins.push("acl");
+        }
+        if self.listescape {
+            plugins.push("listescape");
+        }
+        if !plugins.is_empty() {
+            c.push_str(&format!(
+                "mail_plugins = $mail_plugins {}\n",
+                plugins.join(" ")
+            ));
+        }
+        if self.acl {
+            c.push_str(
+                "protocol imap {\n  mail_plugins = $mail_plugins imap_acl\n}\n\
+                 plugin {\n  acl = vfile\n}\n",
+            );
+        }
         c.push_str(&self.extra_config);
         c
     }
@@ -386,6 +656,10 @@ pub struct Dovecot {
     /// uid/gid the mail processes run as and the mail files belong to.
     pub mail_uid: u32,
     pub mail_gid: u32,
+    /// Whether the ACL plugin is on ([`DovecotBuilder::acl`]).
+    pub acl: bool,
+    /// Whether the listescape plugin is on ([`DovecotBuilder::listescape`]).
+    pub listescape: bool,
     /// Dovecot `instance_name` (also in the process titles).
     pub instance_name: String,
     /// How long `start()` took.
@@ -478,19 +752,26 @@ impl Dovecot {
         );
         let fdir = self.folder_dir(user, folder);
         let is_inbox = fdir == self.maildir(user);
-        if !fdir.join("cur").is_dir() {
-            for sub in ["cur", "new", "tmp"] {
-                fs::create_dir_all(fdir.join(sub)).expect("dovecot fixture: mkdir folder");
-            }
-            if !is_inbox {
-                fs::write(fdir.join("maildirfolder"), b"").expect("dovecot fixture: maildirfolder");
-            }
-            chown_tree(&fdir, self.mail_uid, self.mail_gid);
-        }
+        self.make_maildir(&fdir, !is_inbox);
         if subscribe && !is_inbox {
             self.subscribe(user, folder);
         }
         fdir
+    }
+
+    /// Creates `cur/`, `new/`, `tmp/` (and `maildirfolder` for a
+    /// subfolder) in `fdir` if missing, owned by the mail user.
+    fn make_maildir(&self, fdir: &Path, subfolder: bool) {
+        if fdir.join("cur").is_dir() {
+            return;
+        }
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir_all(fdir.join(sub)).expect("dovecot fixture: mkdir folder");
+        }
+        if subfolder {
+            fs::write(fdir.join("maildirfolder"), b"").expect("dovecot fixture: maildirfolder");
+        }
+        chown_tree(fdir, self.mail_uid, self.mail_gid);
     }
 
     /// Adds `folder` to the user's subscriptions file (if not yet there).
@@ -533,6 +814,19 @@ impl Dovecot {
         flags: &str,
         internal_date: SystemTime,
     ) -> PathBuf {
+        let fdir = self.create_folder(user, folder, true);
+        self.write_message(&fdir, raw, flags, internal_date)
+    }
+
+    /// Writes one message into the Maildir `fdir` (which must exist):
+    /// `tmp/` first, then renamed into `cur/`.
+    fn write_message(
+        &self,
+        fdir: &Path,
+        raw: &[u8],
+        flags: &str,
+        internal_date: SystemTime,
+    ) -> PathBuf {
         let mut letters: Vec<char> = flags.chars().collect();
         assert!(
             letters.iter().all(|c| "DFRST".contains(*c)),
@@ -542,7 +836,6 @@ impl Dovecot {
         letters.dedup();
         let flags: String = letters.into_iter().collect();
 
-        let fdir = self.create_folder(user, folder, true);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -671,6 +964,88 @@ impl Dovecot {
             self.add_message_at(user, folder, raw.as_bytes(), flags, day(*d));
         }
         self.create_folder(user, "Archive", true);
+    }
+
+    /// Builds [`PATHOLOGICAL_TREE`] for `user` (a user with an empty
+    /// mailbox) the way real servers end up with one: directories and
+    /// messages written straight into the Maildir++ store, an ACL file,
+    /// file modes. Needs [`DovecotBuilder::pathological_tree_plugins`].
+    /// Nothing is subscribed. Also writes [`INVISIBLE_ROOT_INBOX_DIR`].
+    pub fn seed_pathological_tree(&self, user: &str) {
+        assert!(
+            self.acl && self.listescape,
+            "dovecot fixture: seed_pathological_tree needs .acl(true).listescape(true)"
+        );
+        self.seed_tree(user, PATHOLOGICAL_TREE, false);
+        let root = self.maildir(user);
+
+        let hidden = root.join(".Hidden");
+        let acl = hidden.join("dovecot-acl");
+        // Every right but `l` (lookup) and `a` (admin).
+        fs::write(&acl, format!("user={user} rwstipekx\n"))
+            .expect("dovecot fixture: write dovecot-acl");
+        chown(&acl, self.mail_uid, self.mail_gid);
+
+        set_mode(&root.join(".Unreadable").join("cur"), 0o000);
+
+        let lookalike = root.join(INVISIBLE_ROOT_INBOX_DIR);
+        self.make_maildir(&lookalike, true);
+        for i in 0..INVISIBLE_ROOT_INBOX_MESSAGES {
+            self.write_tree_message(user, &lookalike, "Inbox (invisible)", i);
+        }
+    }
+
+    /// Builds [`CLEAN_TREE`] for `user` (a user with an empty mailbox):
+    /// an ordinary healthy tree, every folder subscribed. Works with any
+    /// builder options.
+    pub fn seed_clean_tree(&self, user: &str) {
+        self.seed_tree(user, CLEAN_TREE, true);
+    }
+
+    fn seed_tree(&self, user: &str, tree: &[TreeFolder], subscribe: bool) {
+        assert!(
+            self.users.iter().any(|u| u.name == user),
+            "dovecot fixture: no user {user:?}"
+        );
+        let root = self.maildir(user);
+        for f in tree {
+            let Some(disk) = f.disk else { continue };
+            let expected = if f.raw == "INBOX" {
+                String::new()
+            } else {
+                format!(".{}", listescape_storage_name(f.raw))
+            };
+            assert_eq!(disk, expected, "dovecot fixture: tree entry {:?}", f.raw);
+            assert_eq!(
+                mutf7_encode(f.name),
+                f.raw,
+                "dovecot fixture: tree entry {:?}",
+                f.raw
+            );
+            let fdir = root.join(disk);
+            self.make_maildir(&fdir, !disk.is_empty());
+            for i in 0..f.messages {
+                self.write_tree_message(user, &fdir, f.raw, i);
+            }
+            if subscribe && !disk.is_empty() {
+                self.subscribe(user, f.name);
+            }
+        }
+    }
+
+    fn write_tree_message(&self, user: &str, fdir: &Path, folder: &str, i: usize) {
+        let day = (i % 28) as u64;
+        let raw = simple_message(
+            "Bob Example <bob@example.test>",
+            &format!("{user}@example.test"),
+            &format!("Message {} in {folder}", i + 1),
+            &format!("Message {} in folder {folder}.\r\n", i + 1),
+            day,
+            i,
+            false,
+        );
+        let date = UNIX_EPOCH + Duration::from_secs(1_717_236_000 + day * 86_400);
+        self.write_message(fdir, raw.as_bytes(), "S", date);
     }
 
     /// The Dovecot log (and whatever the master wrote to stderr).
@@ -908,6 +1283,14 @@ pub fn mutf7_encode(name: &str) -> String {
     }
     flush(&mut pending, &mut out);
     out
+}
+
+/// The Maildir++ storage name of an IMAP (modified UTF-7) name under the
+/// listescape plugin, for the one character the fixture needs: `/` becomes
+/// the hex escape `\2f` (`Reports/Q1` -> `Reports\2fQ1`, as Dovecot 2.3.19
+/// writes it on `CREATE "Reports/Q1"`).
+pub fn listescape_storage_name(raw: &str) -> String {
+    raw.replace('/', "\\2f")
 }
 
 fn rfc5322_date(days_after_2024_06_01: u64) -> String {
