@@ -1,9 +1,9 @@
 //! Starts a throwaway Dovecot with a sample mailbox (the same fixture the
 //! tests use) and runs `imapprobe test-server` against it: implicit TLS on
 //! the imaps port, then STARTTLS on the imap port. `--keep` leaves the
-//! server running until Ctrl-C and prints how to reach it; `--serve FILE`
-//! only starts it, writes its ports, CA and password to FILE as shell
-//! variables, and serves until killed (for the benchmarks).
+//! server running until Enter is pressed and prints how to reach it;
+//! `--serve FILE` only starts it, writes its ports, CA and password to FILE
+//! as shell variables, and serves until FILE is removed (for benchmarks).
 //! Run through `scripts/demo`, which builds the binary first.
 
 #![allow(dead_code)]
@@ -46,9 +46,12 @@ fn main() {
             dovecot.imaps_port, dovecot.imap_port,
         );
         std::fs::write(&file, vars).expect("write the serve file");
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
+        // Serve until the file is removed: a signal would skip the fixture's
+        // Drop and leave Dovecot running.
+        while std::path::Path::new(&file).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        return;
     }
     let mut worst = 0;
     for (port, tls) in [
@@ -82,12 +85,11 @@ fn main() {
     }
     if keep {
         println!(
-            "Dovecot keeps running: imaps localhost:{}, imap localhost:{}, CA {ca}, user alice, password in tests/common/dovecot.rs (ALICE_PASSWORD). Ctrl-C stops it.",
+            "Dovecot keeps running: imaps localhost:{}, imap localhost:{}, CA {ca}, user alice, password in tests/common/dovecot.rs (ALICE_PASSWORD). Press Enter to stop it.",
             dovecot.imaps_port, dovecot.imap_port
         );
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
     }
     drop(dovecot);
     std::process::exit(worst);
