@@ -26,9 +26,32 @@ pub enum CommandKind {
     /// Connectivity, TLS, greeting, capabilities and (with --user) login,
     /// like Test-MigrationServerAvailability but local and with reasons.
     TestServer(Box<ConnArgs>),
+    /// The folder tree, like Get-ImapFolders.ps1 but with the findings
+    /// that break migrations: hidden parents, invalid names, collisions,
+    /// limits, and every folder examined (read-only).
+    Folders(Box<FoldersArgs>),
     /// Check a saved transcript (`S: `/`C: ` lines, an imapprobe --trace
     /// file, or raw server bytes) against the RFC 3501 grammar.
     Lint(LintArgs),
+}
+
+/// Options of `folders`.
+#[derive(Args, Debug, Clone)]
+pub struct FoldersArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The migration target whose limits and rules apply.
+    #[arg(long, value_enum, default_value = "exchange-online")]
+    pub target: crate::targets::Target,
+    /// Only look into folders matching this glob (`*`, `?`), on decoded names; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out folders matching this glob; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Write the folders to exclude from the migration batch to FILE, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub suggest_excludes: Option<PathBuf>,
 }
 
 /// Options of `lint`.
@@ -76,6 +99,7 @@ fn output(format: FormatArg, no_color: bool) -> Output {
     let format = match format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
     };
     let color = format == Format::Text
         && !no_color
@@ -103,6 +127,8 @@ pub enum AuthArg {
 pub enum FormatArg {
     Text,
     Json,
+    /// Folders (or findings) as CSV for spreadsheets.
+    Csv,
 }
 
 /// Connection, TLS, authentication and output options shared by commands.

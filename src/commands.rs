@@ -17,7 +17,7 @@ impl std::fmt::Display for CouldNotRun {
     }
 }
 
-fn target(cfg: &ProbeConfig) -> Target {
+fn target_of(cfg: &ProbeConfig) -> Target {
     Target {
         host: cfg.host.clone(),
         port: cfg.port,
@@ -54,12 +54,56 @@ pub async fn test_server(cfg: &ProbeConfig) -> Result<Report, CouldNotRun> {
         .timings_ms
         .insert("total".into(), start.elapsed().as_millis() as u64);
     let subject = Subject {
-        target: Some(target(cfg)),
+        target: Some(target_of(cfg)),
         facts: Some(rec.facts),
         input: None,
+        tree: None,
     };
     Ok(Report::new(
         "test-server",
+        subject,
+        started_at,
+        start.elapsed(),
+        rec.findings,
+    ))
+}
+
+/// `folders`: connect and log in as `test-server` does, walk the folder
+/// tree, and judge it for `target`.
+pub async fn folders(
+    cfg: &ProbeConfig,
+    target: crate::targets::Target,
+    selection: &crate::folders::Selection,
+) -> Result<Report, CouldNotRun> {
+    let started_at = crate::trace::timestamp();
+    let start = Instant::now();
+    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
+    let trace = open_trace(cfg)?;
+    let mut rec = Recorder::default();
+    let mut tree = None;
+    if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
+        if connectivity::log_in(cfg, &mut opened, &mut rec).await {
+            let t =
+                crate::folders::walk(cfg, &tls, trace.clone(), opened, selection, &mut rec).await;
+            rec.findings.extend(crate::hierarchy::analyse(&t, target));
+            tree = Some(t);
+        } else {
+            connectivity::log_out(&mut opened.session, &mut rec).await;
+            connectivity::grammar_findings(&opened.session, &mut rec);
+        }
+    }
+    trace.flush();
+    rec.facts
+        .timings_ms
+        .insert("total".into(), start.elapsed().as_millis() as u64);
+    let subject = Subject {
+        target: Some(target_of(cfg)),
+        facts: Some(rec.facts),
+        input: None,
+        tree,
+    };
+    Ok(Report::new(
+        "folders",
         subject,
         started_at,
         start.elapsed(),

@@ -1,7 +1,9 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use imapprobe::cli::{Cli, CommandKind};
+use imapprobe::cli::{Cli, CommandKind, Output};
+use imapprobe::config::ProbeConfig;
+use imapprobe::report::Report;
 use imapprobe::secret::redact;
 use std::io::Write;
 use std::process::ExitCode;
@@ -28,33 +30,40 @@ fn main() -> ExitCode {
         CommandKind::TestServer(args) => {
             let (cfg, out) = match args.resolve() {
                 Ok(x) => x,
-                Err(e) => {
-                    eprintln!("imapprobe: {e}");
-                    return ExitCode::from(3);
-                }
+                Err(e) => return could_not_run(e),
             };
-            let report = match runtime.block_on(imapprobe::commands::test_server(&cfg)) {
+            match runtime.block_on(imapprobe::commands::test_server(&cfg)) {
+                Ok(report) => finish(&report, out, &cfg),
+                Err(e) => could_not_run(e),
+            }
+        }
+        CommandKind::Folders(args) => {
+            let (cfg, out) = match args.conn.resolve() {
+                Ok(x) => x,
+                Err(e) => return could_not_run(e),
+            };
+            let selection = imapprobe::folders::Selection {
+                include: args.include.clone(),
+                exclude: args.exclude.clone(),
+            };
+            let run = imapprobe::commands::folders(&cfg, args.target, &selection);
+            let report = match runtime.block_on(run) {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("imapprobe: {e}");
-                    return ExitCode::from(3);
-                }
+                Err(e) => return could_not_run(e),
             };
-            let secrets: Vec<_> = cfg.credentials.iter().map(|c| &c.secret).collect();
-            let text = redact(
-                &imapprobe::report::render(&report, out.format, out.color),
-                &secrets,
-            );
-            print_quietly(&text);
-            ExitCode::from(report.exit_code)
+            if let (Some(path), Some(tree)) = (&args.suggest_excludes, &report.tree) {
+                let names = imapprobe::hierarchy::suggested_excludes(tree, &report.findings);
+                let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+                if let Err(e) = std::fs::write(path, text) {
+                    return could_not_run(format!("cannot write {}: {e}", path.display()));
+                }
+            }
+            finish(&report, out, &cfg)
         }
         CommandKind::Lint(args) => {
             let (name, bytes) = match args.read() {
                 Ok(x) => x,
-                Err(e) => {
-                    eprintln!("imapprobe: {e}");
-                    return ExitCode::from(3);
-                }
+                Err(e) => return could_not_run(e),
             };
             let out = args.output();
             let report = imapprobe::commands::lint(&name, &bytes, args.utf8_accept);
@@ -62,6 +71,24 @@ fn main() -> ExitCode {
             ExitCode::from(report.exit_code)
         }
     }
+}
+
+/// Exit 3 with the reason on stderr.
+fn could_not_run(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("imapprobe: {e}");
+    ExitCode::from(3)
+}
+
+/// Prints the report with every secret of the run redacted, and maps the
+/// verdict to the exit code.
+fn finish(report: &Report, out: Output, cfg: &ProbeConfig) -> ExitCode {
+    let secrets: Vec<_> = cfg.credentials.iter().map(|c| &c.secret).collect();
+    let text = redact(
+        &imapprobe::report::render(report, out.format, out.color),
+        &secrets,
+    );
+    print_quietly(&text);
+    ExitCode::from(report.exit_code)
 }
 
 /// Prints, and exits quietly when the reader went away (`| head`).

@@ -1,6 +1,7 @@
 //! The report: findings and facts of one run, its verdict and exit code,
 //! rendered as text for people or JSON for programs. Never talks to a server.
 
+pub mod csv;
 pub mod json;
 pub mod text;
 
@@ -56,6 +57,7 @@ pub struct Subject {
     pub target: Option<Target>,
     pub facts: Option<ServerFacts>,
     pub input: Option<String>,
+    pub tree: Option<crate::mailboxes::Tree>,
 }
 
 /// Counts of findings per status.
@@ -87,6 +89,9 @@ pub struct Report {
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facts: Option<ServerFacts>,
+    /// The folder tree (`folders`, `check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<crate::mailboxes::Tree>,
     pub findings: Vec<Finding>,
 }
 
@@ -121,6 +126,7 @@ impl Report {
             exit_code: verdict.exit_code(),
             summary,
             facts: subject.facts,
+            tree: subject.tree,
             findings,
         }
     }
@@ -131,6 +137,7 @@ impl Report {
 pub enum Format {
     Text,
     Json,
+    Csv,
 }
 
 /// Renders a report in `format`; `color` only applies to text.
@@ -138,5 +145,6 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Text => text::render(report, color),
         Format::Json => json::render(report),
+        Format::Csv => csv::render(report),
     }
 }
