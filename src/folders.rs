@@ -517,6 +517,7 @@ async fn examine_all(w: &mut Walker<'_>, tree: &mut Tree, rec: &mut Recorder) {
 /// EXAMINE one folder; `None` when no session could be had.
 async fn examine(w: &mut Walker<'_>, raw: &[u8], rec: &mut Recorder) -> Option<Examine> {
     let t = Instant::now();
+    let at = crate::trace::timestamp();
     let cmd = Command::new("EXAMINE").string(raw);
     let r = w.run(cmd, rec).await?;
     let opts = grammar::Options::default();
@@ -568,6 +569,7 @@ async fn examine(w: &mut Walker<'_>, raw: &[u8], rec: &mut Recorder) -> Option<E
     };
     Some(Examine {
         outcome,
+        at,
         duration: t.elapsed(),
     })
 }

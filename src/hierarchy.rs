@@ -532,7 +532,8 @@ fn examines(view: &View, already: &HashSet<usize>, out: &mut Vec<Finding>) {
         );
         let finding = if bug {
             Finding::fail(ids::EXAMINE_SERVER_BUG, message).with_remedy(format!(
-                "a server-side fault on this folder: look in the server's log at the time of this run, repair the folder (e.g. doveadm force-resync on Dovecot, reconstruct on Cyrus), and exclude {} from the batch until it opens",
+                "a server-side fault on this folder: look in the server's log around {}, repair the folder (e.g. doveadm force-resync on Dovecot, reconstruct on Cyrus), and exclude {} from the batch until it opens",
+                if e.at.is_empty() { "the time of this run" } else { e.at.as_str() },
                 show(&f.name)
             ))
         } else {
@@ -1363,6 +1364,7 @@ mod tests {
         fn examined(mut self, outcome: ExamineOutcome) -> Folder {
             self.examine = Some(Examine {
                 outcome,
+                at: "2026-11-25T20:00:00.000Z".into(),
                 duration: Duration::from_millis(12),
             });
             self
@@ -1462,6 +1464,7 @@ mod tests {
             children: vec!["Hidden.Folder1".into(), "Hidden.Folder2".into()],
             examine: Some(Examine {
                 outcome: ok(10),
+                at: String::new(),
                 duration: Duration::from_millis(3),
             }),
         });

@@ -125,6 +125,8 @@ pub enum ExamineOutcome {
 pub struct Examine {
     #[serde(flatten)]
     pub outcome: ExamineOutcome,
+    /// When EXAMINE was sent (UTC, RFC 3339): where to look in the server's log.
+    pub at: String,
     #[serde(rename = "duration_ms", serialize_with = "ser_ms")]
     pub duration: Duration,
 }
@@ -189,11 +191,4 @@ pub struct Tree {
     pub parent_probes: Vec<ParentProbe>,
     /// The server is Gmail (X-GM-EXT-1 advertised).
     pub gmail: bool,
-}
-
-impl Tree {
-    /// The folder with this decoded name, if listed.
-    pub fn get(&self, name: &str) -> Option<&Folder> {
-        self.folders.iter().find(|f| f.name == name)
-    }
 }
