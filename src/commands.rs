@@ -2,6 +2,7 @@
 
 use crate::config::ProbeConfig;
 use crate::connectivity::{self, Recorder};
+use crate::reconnect::Reconnecting;
 use crate::report::{Report, Subject, Target};
 use crate::tls::TlsClient;
 use crate::trace::Trace;
@@ -83,8 +84,9 @@ pub async fn folders(
     let mut tree = None;
     if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
         if connectivity::log_in(cfg, &mut opened, &mut rec).await {
-            let t =
-                crate::folders::walk(cfg, &tls, trace.clone(), opened, selection, &mut rec).await;
+            let mut session = Reconnecting::new(cfg, &tls, trace.clone(), opened);
+            let t = crate::folders::walk(&mut session, selection, &mut rec).await;
+            session.finish(&mut rec).await;
             rec.findings.extend(crate::hierarchy::analyse(&t, target));
             tree = Some(t);
         } else {
@@ -190,6 +192,7 @@ pub fn lint(input_name: &str, input: &[u8], utf8_accept: bool) -> Report {
             let origin = Origin {
                 command: command_for(&t, pos, response),
                 location: t.line_of(pos).map(|l| format!("line {l}")),
+                wire_offset: None,
             };
             findings.push(deviation_finding(response, &d, &origin));
         }

@@ -952,6 +952,7 @@ pub fn grammar_findings(session: &Session, rec: &mut Recorder) {
         let origin = crate::verdicts::Origin {
             command: Some(d.command.clone()),
             location: None,
+            wire_offset: d.wire_offset,
         };
         rec.add(crate::verdicts::deviation_finding(
             &d.response,

@@ -5,17 +5,15 @@
 //! or a dropped connection in one folder is recorded and the walk
 //! reconnects and goes on, so one broken folder does not hide the rest.
 
-use crate::config::ProbeConfig;
-use crate::connectivity::{self, fault_finding, Opened, Recorder};
+use crate::connectivity::{fault_finding, Recorder};
 use crate::findings::Finding;
 use crate::grammar::{self, Code, ListAttr, ListItem, Response, Untagged};
 use crate::mailboxes::{
     Examine, ExamineOutcome, Folder, FolderStatus, NamespaceEntry, Namespaces, ParentProbe,
     ParentState, Tree,
 };
-use crate::session::{untagged_of, Command, Reply, Session, SessionFault};
-use crate::tls::TlsClient;
-use crate::trace::Trace;
+use crate::reconnect::Reconnecting;
+use crate::session::{untagged_of, Command, Reply, SessionFault};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -65,9 +63,6 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     }
     pi == p.len()
 }
-
-/// How many reconnects in a row the walk tries before giving up.
-const MAX_RECONNECTS: usize = 3;
 
 fn attr_name(a: &ListAttr<'_>) -> String {
     let s = match a {
@@ -140,113 +135,12 @@ fn has_cap(caps: &[String], name: &str) -> bool {
     caps.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
 
-/// The walk's state: the session (replaced on reconnect) and what it needs
-/// to reconnect.
-struct Walker<'a> {
-    cfg: &'a ProbeConfig,
-    tls: &'a TlsClient,
-    trace: Trace,
-    opened: Option<Opened>,
-    reconnects: usize,
-}
-
-impl Walker<'_> {
-    /// The live session, reconnecting (and logging in) when it was lost.
-    async fn session(&mut self, rec: &mut Recorder) -> Option<&mut Session> {
-        if self.opened.is_none() {
-            if self.reconnects >= MAX_RECONNECTS {
-                return None;
-            }
-            self.reconnects += 1;
-            let mut scratch = Recorder::default();
-            let t = Instant::now();
-            let mut opened =
-                connectivity::open(self.cfg, self.tls, self.trace.clone(), &mut scratch).await;
-            let ok = match opened.as_mut() {
-                Some(o) => connectivity::log_in(self.cfg, o, &mut scratch).await,
-                None => false,
-            };
-            if ok {
-                rec.add(
-                    Finding::warn(
-                        "folders.reconnect",
-                        format!("the connection was lost; reconnected in {} ms and went on", t.elapsed().as_millis()),
-                    )
-                    .with_remedy("one folder makes the server drop the session: see the folder's EXAMINE finding"),
-                );
-                self.opened = opened;
-            } else {
-                let why = scratch
-                    .findings
-                    .iter()
-                    .find(|f| f.status == crate::findings::Status::Fail)
-                    .map(|f| f.message.clone())
-                    .unwrap_or_else(|| "login failed".into());
-                rec.add(Finding::fail(
-                    "folders.reconnect",
-                    format!("could not reconnect: {why}"),
-                ));
-                self.reconnects = MAX_RECONNECTS;
-                return None;
-            }
-        }
-        self.opened.as_mut().map(|o| &mut o.session)
-    }
-
-    /// Runs a command; a lost connection drops the session for the next call.
-    async fn run(
-        &mut self,
-        cmd: Command,
-        rec: &mut Recorder,
-    ) -> Option<Result<Reply, SessionFault>> {
-        let session = self.session(rec).await?;
-        let r = session.run(cmd).await;
-        if let Err(e) = &r {
-            if lost(e) {
-                if let Some(mut o) = self.opened.take() {
-                    connectivity::grammar_findings(&o.session, rec);
-                    o.session.conn.shutdown().await;
-                }
-            }
-        } else {
-            self.reconnects = 0;
-        }
-        Some(r)
-    }
-
-    fn caps(&self) -> Vec<String> {
-        self.opened
-            .as_ref()
-            .map(|o| o.caps.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// Whether a fault ends the session (as opposed to a refused command).
-fn lost(e: &SessionFault) -> bool {
-    !matches!(e, SessionFault::Refused(_))
-}
-
 /// Walks the folder tree of a logged-in session. Findings about the walk
 /// itself (a LIST that failed, reconnects) go to `rec`; the tree is returned
 /// for the analysis.
-pub async fn walk(
-    cfg: &ProbeConfig,
-    tls: &TlsClient,
-    trace: Trace,
-    opened: Opened,
-    selection: &Selection,
-    rec: &mut Recorder,
-) -> Tree {
-    let gmail = has_cap(&opened.caps, "X-GM-EXT-1");
-    let mut w = Walker {
-        cfg,
-        tls,
-        trace,
-        opened: Some(opened),
-        reconnects: 0,
-    };
+pub async fn walk(w: &mut Reconnecting<'_>, selection: &Selection, rec: &mut Recorder) -> Tree {
     let caps = w.caps();
+    let gmail = has_cap(&caps, "X-GM-EXT-1");
     let opts = grammar::Options::default();
     let mut tree = Tree {
         gmail,
@@ -341,14 +235,10 @@ pub async fn walk(
         ),
     ));
 
-    probe_missing_parents(&mut w, &mut tree, &index, rec).await;
-    status_all(&mut w, &mut tree, rec).await;
-    examine_all(&mut w, &mut tree, rec).await;
+    probe_missing_parents(w, &mut tree, &index, rec).await;
+    status_all(w, &mut tree, rec).await;
+    examine_all(w, &mut tree, rec).await;
 
-    if let Some(mut o) = w.opened.take() {
-        connectivity::log_out(&mut o.session, rec).await;
-        connectivity::grammar_findings(&o.session, rec);
-    }
     tree
 }
 
@@ -378,7 +268,7 @@ fn namespaces(reply: &Reply, opts: &grammar::Options) -> Option<Namespaces> {
 /// For every parent path that LIST "*" did not return, asks for it by name
 /// and, when it turns out to be a mailbox, examines it.
 async fn probe_missing_parents(
-    w: &mut Walker<'_>,
+    w: &mut Reconnecting<'_>,
     tree: &mut Tree,
     index: &HashMap<Vec<u8>, usize>,
     rec: &mut Recorder,
@@ -458,7 +348,7 @@ async fn probe_missing_parents(
 }
 
 /// STATUS of every selectable, selected folder.
-async fn status_all(w: &mut Walker<'_>, tree: &mut Tree, rec: &mut Recorder) {
+async fn status_all(w: &mut Reconnecting<'_>, tree: &mut Tree, rec: &mut Recorder) {
     let size = has_cap(&w.caps(), "STATUS=SIZE");
     let items = if size {
         "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE)"
@@ -501,7 +391,7 @@ async fn status_all(w: &mut Walker<'_>, tree: &mut Tree, rec: &mut Recorder) {
 }
 
 /// EXAMINE of every selectable, selected folder.
-async fn examine_all(w: &mut Walker<'_>, tree: &mut Tree, rec: &mut Recorder) {
+async fn examine_all(w: &mut Reconnecting<'_>, tree: &mut Tree, rec: &mut Recorder) {
     for i in 0..tree.folders.len() {
         if tree.folders[i].excluded || !tree.folders[i].is_selectable() {
             continue;
@@ -515,11 +405,14 @@ async fn examine_all(w: &mut Walker<'_>, tree: &mut Tree, rec: &mut Recorder) {
 }
 
 /// EXAMINE one folder; `None` when no session could be had.
-async fn examine(w: &mut Walker<'_>, raw: &[u8], rec: &mut Recorder) -> Option<Examine> {
+async fn examine(w: &mut Reconnecting<'_>, raw: &[u8], rec: &mut Recorder) -> Option<Examine> {
     let t = Instant::now();
     let at = crate::trace::timestamp();
     let cmd = Command::new("EXAMINE").string(raw);
     let r = w.run(cmd, rec).await?;
+    if matches!(r, Ok(ref reply) if reply.is_ok()) {
+        w.selected = Some(raw.to_vec());
+    }
     let opts = grammar::Options::default();
     let outcome = match r {
         Ok(reply) => {

@@ -19,6 +19,7 @@ pub mod hierarchy;
 pub mod mailboxes;
 pub mod quirks;
 pub mod readonly;
+pub mod reconnect;
 pub mod report;
 pub mod secret;
 pub mod session;

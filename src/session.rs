@@ -233,6 +233,14 @@ impl Streamed {
     }
 }
 
+/// What [`Session::run_streaming`] got back.
+#[derive(Debug, Clone)]
+pub struct StreamedReply {
+    pub reply: Reply,
+    /// (index into `reply.untagged`, the literals streamed out of it).
+    pub streamed: Vec<(usize, Vec<StreamedLiteral>)>,
+}
+
 /// One complete server response as received (literals included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse(pub Vec<u8>);
@@ -240,9 +248,15 @@ pub struct RawResponse(pub Vec<u8>);
 /// A grammar deviation seen in a response, with the command it answered.
 #[derive(Debug, Clone)]
 pub struct SeenDeviation {
+    /// The command as sent (secrets redacted).
     pub command: String,
+    /// The response; streamed literals stand as `{0}` in it.
     pub response: Vec<u8>,
+    /// Offsets in `deviation` are into `response`.
     pub deviation: grammar::Deviation,
+    /// The offending byte's offset on the wire, when literals were streamed
+    /// out of `response` before it.
+    pub wire_offset: Option<u64>,
 }
 
 /// What a command got back.
@@ -462,25 +476,58 @@ impl Session {
 
     /// Parses a response, recording a deviation against `command`.
     pub fn check_grammar(&mut self, command: &str, raw: &RawResponse) {
-        match grammar::parse_response(&raw.0, &self.grammar) {
-            Ok(_) => {}
-            Err(grammar::ParseError::Invalid(deviation)) => {
-                self.deviations.push(SeenDeviation {
-                    command: command.to_string(),
-                    response: raw.0.clone(),
-                    deviation,
-                });
-            }
-            Err(grammar::ParseError::Incomplete { .. }) => {
+        self.check_grammar_mapped(command, raw, &[]);
+    }
+
+    /// Like [`Session::check_grammar`] for a response whose `literals` were
+    /// streamed out: offsets are mapped back to the wire, and a NUL found in
+    /// a streamed literal is a deviation too (NUL is not a CHAR8).
+    fn check_grammar_mapped(
+        &mut self,
+        command: &str,
+        raw: &RawResponse,
+        literals: &[StreamedLiteral],
+    ) {
+        let wire = |at: usize| {
+            (!literals.is_empty()).then(|| {
+                let shift: u64 = literals
+                    .iter()
+                    .filter(|l| l.skeleton_offset < at)
+                    .map(|l| (l.announced_len - l.stand_in_len) as u64 + l.size)
+                    .sum();
+                at as u64 + shift
+            })
+        };
+        let deviation = match grammar::parse_response(&raw.0, &self.grammar) {
+            Ok(_) => None,
+            Err(grammar::ParseError::Invalid(d)) => Some(d),
+            Err(grammar::ParseError::Incomplete { .. }) => Some(grammar::Deviation {
+                offset: raw.0.len(),
+                rule: "response",
+                expected: "the rest of the response".into(),
+                found: Vec::new(),
+            }),
+        };
+        if let Some(deviation) = deviation {
+            self.deviations.push(SeenDeviation {
+                command: command.to_string(),
+                response: raw.0.clone(),
+                wire_offset: wire(deviation.offset),
+                deviation,
+            });
+        }
+        for l in literals {
+            if let Some(nul) = l.nul_offset {
                 self.deviations.push(SeenDeviation {
                     command: command.to_string(),
                     response: raw.0.clone(),
                     deviation: grammar::Deviation {
-                        offset: raw.0.len(),
-                        rule: "response",
-                        expected: "the rest of the response".into(),
-                        found: Vec::new(),
+                        offset: l.skeleton_offset,
+                        rule: "literal",
+                        expected: "CHAR8 (any byte but NUL)".into(),
+                        found: vec![0],
                     },
+                    wire_offset: Some(nul),
                 });
             }
         }
@@ -495,14 +542,40 @@ impl Session {
     /// Sends `cmd` (after the allowlist) and collects responses up to its
     /// tagged completion.
     pub async fn run(&mut self, cmd: Command) -> Result<Reply, SessionFault> {
+        Ok(self.run_streaming(cmd, u64::MAX, &mut Discard).await?.reply)
+    }
+
+    /// Like [`Session::run`], but literals larger than `stream_over` go to
+    /// `sink` instead of memory (see [`Session::read_response_streaming`]).
+    /// The reply's untagged responses are then skeletons; `streamed` says
+    /// which of them had literals taken out, and what those held.
+    pub async fn run_streaming(
+        &mut self,
+        cmd: Command,
+        stream_over: u64,
+        sink: &mut dyn LiteralSink,
+    ) -> Result<StreamedReply, SessionFault> {
         let text = cmd.checked_text();
         readonly::check(&text).map_err(SessionFault::Refused)?;
         let tag = self.take_tag();
         let started = Instant::now();
-        let label = command_label(&text);
+        let label = cmd.traced_text();
         let mut untagged = Vec::new();
         self.send_parts(&tag, &cmd, &label, &mut untagged).await?;
-        self.collect(tag, label, untagged, started).await
+        let mut streamed = Vec::new();
+        loop {
+            let s = self.read_response_streaming(stream_over, sink).await?;
+            let raw = RawResponse(s.skeleton);
+            self.check_grammar_mapped(&label, &raw, &s.literals);
+            if !s.literals.is_empty() {
+                streamed.push((untagged.len(), s.literals));
+            }
+            if let Some(reply) =
+                self.finish_if_tagged(&tag, &label, &raw, &mut untagged, started)?
+            {
+                return Ok(StreamedReply { reply, streamed });
+            }
+        }
     }
 
     /// Runs a SASL exchange: `AUTHENTICATE <mech> [initial]`, then answers
@@ -614,23 +687,6 @@ impl Session {
         }
     }
 
-    async fn collect(
-        &mut self,
-        tag: String,
-        label: String,
-        mut untagged: Vec<RawResponse>,
-        started: Instant,
-    ) -> Result<Reply, SessionFault> {
-        loop {
-            let raw = self.read_response().await?;
-            if let Some(reply) =
-                self.finish_if_tagged(&tag, &label, &raw, &mut untagged, started)?
-            {
-                return Ok(reply);
-            }
-        }
-    }
-
     /// Files one response; returns the reply when it is the tagged completion.
     fn finish_if_tagged(
         &mut self,
@@ -640,7 +696,6 @@ impl Session {
         untagged: &mut Vec<RawResponse>,
         started: Instant,
     ) -> Result<Option<Reply>, SessionFault> {
-        self.check_grammar(label, raw);
         let tagged_prefix = format!("{tag} ");
         if raw.0.len() >= tagged_prefix.len()
             && raw.0[..tagged_prefix.len()].eq_ignore_ascii_case(tagged_prefix.as_bytes())
@@ -676,17 +731,6 @@ impl Session {
 /// Whether a response is an untagged BYE.
 pub fn is_bye(raw: &[u8]) -> bool {
     raw.len() >= 5 && raw[..5].eq_ignore_ascii_case(b"* BYE")
-}
-
-/// The command word(s) for labels: `UID FETCH`, `LOGIN`, …
-fn command_label(text: &str) -> String {
-    let mut it = text.split(' ');
-    let first = it.next().unwrap_or("").to_ascii_uppercase();
-    if first == "UID" {
-        format!("UID {}", it.next().unwrap_or("").to_ascii_uppercase())
-    } else {
-        first
-    }
 }
 
 /// Typed access to untagged responses a command collected.

@@ -13,6 +13,9 @@ pub struct Origin {
     pub command: Option<String>,
     /// Where the response starts in the source: "line 12".
     pub location: Option<String>,
+    /// The offending byte's offset on the wire, when large literals were
+    /// streamed out of the response shown (offsets in it differ then).
+    pub wire_offset: Option<u64>,
 }
 
 /// One `grammar.response` finding for `deviation` in `response`.
@@ -22,9 +25,15 @@ pub fn deviation_finding(response: &[u8], deviation: &Deviation, origin: &Origin
     } else {
         format!("\"{}\"", Evidence(deviation.found.clone()).display(20))
     };
+    let at = match origin.wire_offset {
+        Some(w) if w != deviation.offset as u64 => {
+            format!("byte {w} (large literals left out of the excerpt)")
+        }
+        _ => format!("byte {}", deviation.offset),
+    };
     let mut message = format!(
-        "response breaks rule {} at byte {}: expected {}, found {found}",
-        deviation.rule, deviation.offset, deviation.expected,
+        "response breaks rule {} at {at}: expected {}, found {found}",
+        deviation.rule, deviation.expected,
     );
     if let Some(q) = crate::quirks::identify(response, deviation) {
         message.push_str(&format!(" — known quirk {}: {}", q.name, q.summary));
