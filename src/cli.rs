@@ -30,6 +30,11 @@ pub enum CommandKind {
     /// that break migrations: hidden parents, invalid names, collisions,
     /// limits, and every folder examined (read-only).
     Folders(Box<FoldersArgs>),
+    /// Everything before a migration: connection, TLS, login, the folder
+    /// tree, every message's metadata, sampled (or all) messages fetched
+    /// whole as a migration fetches them, large items, sizes and a time
+    /// estimate. Read-only.
+    Check(Box<CheckArgs>),
     /// Check a saved transcript (`S: `/`C: ` lines, an imapprobe --trace
     /// file, or raw server bytes) against the RFC 3501 grammar.
     Lint(LintArgs),
@@ -52,6 +57,64 @@ pub struct FoldersArgs {
     /// Write the folders to exclude from the migration batch to FILE, one per line.
     #[arg(long, value_name = "FILE")]
     pub suggest_excludes: Option<PathBuf>,
+}
+
+impl FoldersArgs {
+    /// Which folders to look into.
+    pub fn selection(&self) -> crate::folders::Selection {
+        crate::folders::Selection {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+/// Options of `check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub folders: FoldersArgs,
+    /// UIDs per metadata FETCH.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chunk: u32,
+    /// Messages per folder fetched whole (first, last, largest, then random).
+    #[arg(long, default_value_t = 3)]
+    pub sample: usize,
+    /// Fetch every message whole, not a sample.
+    #[arg(long)]
+    pub full: bool,
+    /// Messages above this many MiB are large items (default: the target's, 35 for Exchange Online).
+    #[arg(long, value_name = "MIB")]
+    pub large_item_mib: Option<u64>,
+    /// Messages above this many MiB cannot move at all (default: the target's, 150 for Exchange Online).
+    #[arg(long, value_name = "MIB")]
+    pub max_item_mib: Option<u64>,
+    /// The migration rate to estimate for, e.g. 300MB/h, 2GB/24h.
+    #[arg(long, default_value = "300MB/h", value_parser = crate::sweep::parse_rate)]
+    pub target_rate: f64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl CheckArgs {
+    /// The sweep's options: flags first, then the target's limits.
+    pub fn sweep_options(&self) -> crate::sweep::SweepOptions {
+        let limits = self.folders.target.limits();
+        crate::sweep::SweepOptions {
+            chunk: self.chunk as usize,
+            sample: self.sample,
+            full: self.full,
+            large_item: self
+                .large_item_mib
+                .map_or(limits.large_item_bytes, |m| m * 1024 * 1024),
+            max_item: self
+                .max_item_mib
+                .map_or(limits.max_item_bytes, |m| m * 1024 * 1024),
+            target_rate: self.target_rate,
+            ..crate::sweep::SweepOptions::default()
+        }
+    }
 }
 
 /// Options of `lint`.

@@ -59,6 +59,7 @@ pub async fn test_server(cfg: &ProbeConfig) -> Result<Report, CouldNotRun> {
         facts: Some(rec.facts),
         input: None,
         tree: None,
+        messages: None,
     };
     Ok(Report::new(
         "test-server",
@@ -103,9 +104,72 @@ pub async fn folders(
         facts: Some(rec.facts),
         input: None,
         tree,
+        messages: None,
     };
     Ok(Report::new(
         "folders",
+        subject,
+        started_at,
+        start.elapsed(),
+        rec.findings,
+    ))
+}
+
+/// `check`: everything — connection, TLS, login, the folder tree, and the
+/// message sweep — in one report.
+pub async fn check(
+    cfg: &ProbeConfig,
+    target: crate::targets::Target,
+    selection: &crate::folders::Selection,
+    sweep_opts: &crate::sweep::SweepOptions,
+    quiet: bool,
+) -> Result<Report, CouldNotRun> {
+    let started_at = crate::trace::timestamp();
+    let start = Instant::now();
+    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
+    let trace = open_trace(cfg)?;
+    let mut rec = Recorder::default();
+    let (mut tree, mut messages) = (None, None);
+    if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
+        if connectivity::log_in(cfg, &mut opened, &mut rec).await {
+            let mut session = Reconnecting::new(cfg, &tls, trace.clone(), opened);
+            let t = crate::folders::walk(&mut session, selection, &mut rec).await;
+            let swept = t
+                .folders
+                .iter()
+                .filter(|f| !f.excluded && f.is_selectable())
+                .count();
+            let progress = crate::progress::Progress::new(swept as u64, quiet);
+            let s = crate::sweep::sweep(&mut session, &t, sweep_opts, &progress, &mut rec).await;
+            session.finish(&mut rec).await;
+            rec.findings.extend(crate::hierarchy::analyse(&t, target));
+            let deviations = rec
+                .findings
+                .iter()
+                .filter(|f| f.id == "grammar.response")
+                .count();
+            crate::sweep::findings(&s, sweep_opts, deviations, &mut rec);
+            tree = Some(t);
+            messages = Some(s);
+        } else {
+            connectivity::log_out(&mut opened.session, &mut rec).await;
+            connectivity::grammar_findings(&opened.session, &mut rec);
+        }
+    }
+    trace.flush();
+    rec.facts
+        .timings_ms
+        .insert("total".into(), start.elapsed().as_millis() as u64);
+    rec.facts.peak_rss_kib = crate::connectivity::peak_rss_kib();
+    let subject = Subject {
+        target: Some(target_of(cfg)),
+        facts: Some(rec.facts),
+        input: None,
+        tree,
+        messages,
+    };
+    Ok(Report::new(
+        "check",
         subject,
         started_at,
         start.elapsed(),

@@ -37,6 +37,18 @@ pub struct ServerFacts {
     pub auth_mechanism: Option<String>,
     /// Milliseconds per phase: dns, connect, tls, greeting, login, total.
     pub timings_ms: BTreeMap<String, u64>,
+    /// imapprobe's own peak resident memory (Linux), for memory bounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// This process's peak resident set size, from /proc (Linux only).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Collects findings and facts as the checks run.
@@ -951,7 +963,7 @@ pub fn grammar_findings(session: &Session, rec: &mut Recorder) {
     for d in &session.deviations {
         let origin = crate::verdicts::Origin {
             command: Some(d.command.clone()),
-            location: None,
+            location: d.context.clone(),
             wire_offset: d.wire_offset,
         };
         rec.add(crate::verdicts::deviation_finding(

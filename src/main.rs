@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use imapprobe::cli::{Cli, CommandKind, Output};
+use imapprobe::cli::{Cli, CommandKind, FoldersArgs, Output};
 use imapprobe::config::ProbeConfig;
 use imapprobe::report::Report;
 use imapprobe::secret::redact;
@@ -42,23 +42,25 @@ fn main() -> ExitCode {
                 Ok(x) => x,
                 Err(e) => return could_not_run(e),
             };
-            let selection = imapprobe::folders::Selection {
-                include: args.include.clone(),
-                exclude: args.exclude.clone(),
-            };
+            let selection = args.selection();
             let run = imapprobe::commands::folders(&cfg, args.target, &selection);
-            let report = match runtime.block_on(run) {
-                Ok(r) => r,
+            match runtime.block_on(run) {
+                Ok(report) => excludes_then_finish(&report, &args, out, &cfg),
+                Err(e) => could_not_run(e),
+            }
+        }
+        CommandKind::Check(args) => {
+            let (cfg, out) = match args.folders.conn.resolve() {
+                Ok(x) => x,
                 Err(e) => return could_not_run(e),
             };
-            if let (Some(path), Some(tree)) = (&args.suggest_excludes, &report.tree) {
-                let names = imapprobe::hierarchy::suggested_excludes(tree, &report.findings);
-                let text: String = names.iter().map(|n| format!("{n}\n")).collect();
-                if let Err(e) = std::fs::write(path, text) {
-                    return could_not_run(format!("cannot write {}: {e}", path.display()));
-                }
+            let f = &args.folders;
+            let (selection, sweep) = (f.selection(), args.sweep_options());
+            let run = imapprobe::commands::check(&cfg, f.target, &selection, &sweep, args.quiet);
+            match runtime.block_on(run) {
+                Ok(report) => excludes_then_finish(&report, f, out, &cfg),
+                Err(e) => could_not_run(e),
             }
-            finish(&report, out, &cfg)
         }
         CommandKind::Lint(args) => {
             let (name, bytes) = match args.read() {
@@ -71,6 +73,23 @@ fn main() -> ExitCode {
             ExitCode::from(report.exit_code)
         }
     }
+}
+
+/// Writes `--suggest-excludes` when asked, then prints the report.
+fn excludes_then_finish(
+    report: &Report,
+    args: &FoldersArgs,
+    out: Output,
+    cfg: &ProbeConfig,
+) -> ExitCode {
+    if let (Some(path), Some(tree)) = (&args.suggest_excludes, &report.tree) {
+        let names = imapprobe::hierarchy::suggested_excludes(tree, &report.findings);
+        let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+        if let Err(e) = std::fs::write(path, text) {
+            return could_not_run(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    finish(report, out, cfg)
 }
 
 /// Exit 3 with the reason on stderr.

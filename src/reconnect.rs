@@ -41,6 +41,8 @@ pub struct Reconnecting<'a> {
     pub selected: Option<Vec<u8>>,
     /// Set once the faults in a row reached the limit: nothing more is sent.
     pub gave_up: bool,
+    /// Where the session is (e.g. "folder Junk"), for grammar findings.
+    context: Option<String>,
 }
 
 impl<'a> Reconnecting<'a> {
@@ -55,6 +57,16 @@ impl<'a> Reconnecting<'a> {
             faults: Vec::new(),
             selected: None,
             gave_up: false,
+            context: None,
+        }
+    }
+
+    /// Says where the next commands run (e.g. "folder Junk"): grammar
+    /// findings carry it.
+    pub fn set_context(&mut self, context: Option<String>) {
+        self.context = context.clone();
+        if let Some(o) = self.opened.as_mut() {
+            o.session.context = context;
         }
     }
 
@@ -109,6 +121,7 @@ impl<'a> Reconnecting<'a> {
                 }
                 _ => self.selected = None,
             }
+            opened.session.context = self.context.clone();
             rec.add(
                 Finding::warn(
                     "folders.reconnect",

@@ -257,6 +257,8 @@ pub struct SeenDeviation {
     /// The offending byte's offset on the wire, when literals were streamed
     /// out of `response` before it.
     pub wire_offset: Option<u64>,
+    /// Where the session was, e.g. "folder Junk".
+    pub context: Option<String>,
 }
 
 /// What a command got back.
@@ -316,6 +318,8 @@ pub struct Session {
     pub deviations: Vec<SeenDeviation>,
     /// Untagged responses that arrived outside any command (after the greeting).
     pub unsolicited: Vec<RawResponse>,
+    /// Where the session is (e.g. "folder Junk"), carried by deviations.
+    pub context: Option<String>,
 }
 
 impl Session {
@@ -328,6 +332,7 @@ impl Session {
             literal_plus: false,
             deviations: Vec::new(),
             unsolicited: Vec::new(),
+            context: None,
         }
     }
 
@@ -514,6 +519,7 @@ impl Session {
                 response: raw.0.clone(),
                 wire_offset: wire(deviation.offset),
                 deviation,
+                context: self.context.clone(),
             });
         }
         for l in literals {
@@ -528,6 +534,7 @@ impl Session {
                         found: vec![0],
                     },
                     wire_offset: Some(nul),
+                    context: self.context.clone(),
                 });
             }
         }

@@ -40,7 +40,13 @@ pub fn deviation_finding(response: &[u8], deviation: &Deviation, origin: &Origin
     }
     message.push('\n');
     message.push_str(&deviation.excerpt(response));
-    let subject = match (&origin.location, &origin.command) {
+    // A FETCH response names its message: say which.
+    let location = match (&origin.location, uid_in(response)) {
+        (Some(l), Some(uid)) => Some(format!("{l} UID {uid}")),
+        (None, Some(uid)) if response.starts_with(b"* ") => Some(format!("UID {uid}")),
+        (l, _) => l.clone(),
+    };
+    let subject = match (&location, &origin.command) {
         (Some(l), Some(c)) => Some(format!("{l}: {c}")),
         (Some(l), None) => Some(l.clone()),
         (None, Some(c)) => Some(c.clone()),
@@ -57,4 +63,34 @@ pub fn deviation_finding(response: &[u8], deviation: &Deviation, origin: &Origin
         f = f.with_subject(s);
     }
     f
+}
+
+/// The UID a FETCH response carries (`UID 123`), if it says.
+fn uid_in(response: &[u8]) -> Option<u32> {
+    let head = &response[..response.len().min(4096)];
+    let upper = head.to_ascii_uppercase();
+    let at = upper
+        .windows(5)
+        .position(|w| w == b" UID " || w == b"(UID ")?;
+    let digits: Vec<u8> = head[at + 5..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_in;
+
+    #[test]
+    fn the_uid_of_a_fetch_response() {
+        assert_eq!(
+            uid_in(b"* 3 FETCH (UID 16967 BODY[] {3}\r\nabc )\r\n"),
+            Some(16967)
+        );
+        assert_eq!(uid_in(b"* 3 FETCH (FLAGS () UID 7)\r\n"), Some(7));
+        assert_eq!(uid_in(b"* OK [UIDNEXT 5] x\r\n"), None);
+    }
 }

@@ -58,6 +58,7 @@ pub struct Subject {
     pub facts: Option<ServerFacts>,
     pub input: Option<String>,
     pub tree: Option<crate::mailboxes::Tree>,
+    pub messages: Option<crate::sweep::Sweep>,
 }
 
 /// Counts of findings per status.
@@ -92,6 +93,9 @@ pub struct Report {
     /// The folder tree (`folders`, `check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree: Option<crate::mailboxes::Tree>,
+    /// The message sweep (`check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<crate::sweep::Sweep>,
     pub findings: Vec<Finding>,
 }
 
@@ -127,6 +131,7 @@ impl Report {
             summary,
             facts: subject.facts,
             tree: subject.tree,
+            messages: subject.messages,
             findings,
         }
     }

@@ -10,7 +10,9 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("CONNECTION", &["connect", "tls", "imap"]),
     ("AUTHENTICATION", &["auth"]),
     ("HIERARCHY", &["hierarchy", "folders"]),
+    ("MESSAGES", &["messages"]),
     ("GRAMMAR", &["grammar", "lint"]),
+    ("ESTIMATE", &["estimate"]),
 ];
 
 fn paint(s: &str, code: &str, color: bool) -> String {

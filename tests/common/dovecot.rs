@@ -259,7 +259,6 @@ pub const CLEAN_TREE: &[TreeFolder] = &[
 ];
 
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
-static MESSAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A login the server accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -819,7 +818,9 @@ impl Dovecot {
     }
 
     /// Writes one message into the Maildir `fdir` (which must exist):
-    /// `tmp/` first, then renamed into `cur/`.
+    /// `tmp/` first, then renamed into `cur/`. The file name's timestamp
+    /// comes from [`next_maildir_time`], so files written by one process
+    /// get UIDs in the order they were written (see [`Dovecot::uids`]).
     fn write_message(
         &self,
         fdir: &Path,
@@ -827,44 +828,21 @@ impl Dovecot {
         flags: &str,
         internal_date: SystemTime,
     ) -> PathBuf {
-        let mut letters: Vec<char> = flags.chars().collect();
-        assert!(
-            letters.iter().all(|c| "DFRST".contains(*c)),
-            "dovecot fixture: flags {flags:?} must be made of D, F, R, S, T"
-        );
-        letters.sort_unstable();
-        letters.dedup();
-        let flags: String = letters.into_iter().collect();
-
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let n = MESSAGE_COUNTER.fetch_add(1, Ordering::SeqCst);
         let bare_lf = raw
             .iter()
             .enumerate()
             .filter(|&(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'))
-            .count();
-        let base = format!(
-            "{}.M{}P{}Q{}.imapprobe,S={},W={}",
-            now.as_secs(),
-            now.subsec_micros(),
-            std::process::id(),
-            n,
-            raw.len(),
-            raw.len() + bare_lf
-        );
-        let tmp_path = fdir.join("tmp").join(&base);
-        let final_path = fdir.join("cur").join(format!("{base}:2,{flags}"));
-        {
-            let mut f = fs::File::create(&tmp_path).expect("dovecot fixture: write message");
-            f.write_all(raw).expect("dovecot fixture: write message");
-            f.set_modified(internal_date)
-                .expect("dovecot fixture: set mtime");
-        }
-        chown(&tmp_path, self.mail_uid, self.mail_gid);
-        fs::rename(&tmp_path, &final_path).expect("dovecot fixture: move message to cur/");
-        final_path
+            .count() as u64;
+        let len = raw.len() as u64;
+        let file = MaildirFile {
+            size: len,
+            virtual_size: len + bare_lf,
+            flags,
+            internal_date,
+        };
+        write_maildir_file(fdir, (self.mail_uid, self.mail_gid), &file, |f| {
+            f.write_all(raw)
+        })
     }
 
     /// A small realistic mailbox (see [`SAMPLE_FOLDERS`]): INBOX with five
@@ -1046,6 +1024,216 @@ impl Dovecot {
         );
         let date = UNIX_EPOCH + Duration::from_secs(1_717_236_000 + day * 86_400);
         self.write_message(fdir, raw.as_bytes(), "S", date);
+    }
+
+    /// Writes a valid RFC 5322 message of exactly `size` bytes into
+    /// `folder` (created and subscribed if needed), in constant memory:
+    /// CRLF line ends, a header block, a short `text/plain` part and an
+    /// `application/octet-stream` attachment of base64 lines of 76
+    /// characters (deterministic, repeating content), `multipart/mixed`.
+    /// The file name carries `,S=<size>,W=<size>`, so Dovecot's physical
+    /// size and RFC822.SIZE are both `size` without reading the file.
+    /// INTERNALDATE (and the Date header) is 2024-06-03 10:00:00 UTC.
+    /// `flags` as in [`Dovecot::add_message`]. Panics if `size` is below
+    /// [`LARGE_MESSAGE_MIN_SIZE`]. Returns the file written.
+    ///
+    /// About 150 MB/s and more on the project's machine (it writes 64 KiB
+    /// blocks): the 151 MB message of [`Dovecot::seed_large_items`] takes
+    /// well under a second, even in a debug build.
+    pub fn add_large_message(&self, user: &str, folder: &str, size: u64, flags: &str) -> PathBuf {
+        let fdir = self.create_folder(user, folder, true);
+        let layout = LargeLayout::new(user, size);
+        let file = MaildirFile {
+            size,
+            virtual_size: size,
+            flags,
+            internal_date: UNIX_EPOCH + Duration::from_secs(LARGE_MESSAGE_DATE),
+        };
+        write_maildir_file(&fdir, (self.mail_uid, self.mail_gid), &file, |f| {
+            layout.write_to(f)
+        })
+    }
+
+    /// `(uid, physical size)` of every message in `folder`, in UID order,
+    /// as Dovecot itself reports them:
+    /// `doveadm -f tab fetch -u USER 'uid size.physical' mailbox FOLDER ALL`
+    /// (Dovecot 2.3's field names; `size.virtual` would be RFC822.SIZE).
+    /// This opens the folder like a client does: files written straight
+    /// into the Maildir get their UIDs now, if they have none yet.
+    ///
+    /// How Dovecot 2.3 numbers files it finds in a Maildir (maildir-sync
+    /// and maildir-uidlist): files already in `dovecot-uidlist` keep their
+    /// UID; all files new to one sync are sorted by the name, namely by the
+    /// seconds before the first `.`, then by the number after `M` in the
+    /// second part (microseconds), then by the rest of the base name as
+    /// bytes (up to `:`), and numbered from the folder's UIDNEXT in that
+    /// order. Neither mtime nor `new/` vs `cur/` matters. The fixture
+    /// names every file `<secs>.M<usecs>P<pid>Q<n>.imapprobe,S=..,W=..`
+    /// with a (secs, usecs) pair that is strictly increasing within the
+    /// process ([`next_maildir_time`]), so messages written before the
+    /// folder is next opened get consecutive UIDs in the order they were
+    /// written; messages written after an open come after all earlier ones.
+    pub fn uids(&self, user: &str, folder: &str) -> Vec<(u32, u64)> {
+        let out = self.doveadm_ok(&[
+            "-f",
+            "tab",
+            "fetch",
+            "-u",
+            user,
+            "uid size.physical",
+            "mailbox",
+            folder,
+            "ALL",
+        ]);
+        let mut lines = out.lines();
+        let header = lines.next().unwrap_or_default();
+        assert!(
+            out.is_empty() || header == "uid\tsize.physical",
+            "dovecot fixture: unexpected doveadm fetch header {header:?}"
+        );
+        lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let parsed = l
+                    .split_once('\t')
+                    .and_then(|(u, s)| Some((u.parse().ok()?, s.parse().ok()?)));
+                parsed.unwrap_or_else(|| panic!("dovecot fixture: doveadm fetch line {l:?}"))
+            })
+            .collect()
+    }
+
+    /// Creates the folder [`LARGE_FOLDER`] (which must not hold messages
+    /// yet) with, in UID order: UID 1 a small message (\Seen), UID 2 a
+    /// message of [`LARGE_36M_SIZE`] bytes (\Seen), UID 3 one of
+    /// [`LARGE_151M_SIZE`] bytes (no flags), UID 4 a small message
+    /// (\Flagged). The big ones are [`Dovecot::add_large_message`]s. The
+    /// UIDs and sizes are checked with [`Dovecot::uids`] (which also has
+    /// Dovecot index the folder). About 190 MB on disk; the whole call
+    /// takes well under 2 s.
+    pub fn seed_large_items(&self, user: &str) -> LargeItems {
+        let fdir = self.create_folder(user, LARGE_FOLDER, true);
+        for sub in ["cur", "new"] {
+            let used = fs::read_dir(fdir.join(sub))
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
+            assert!(
+                !used,
+                "dovecot fixture: {LARGE_FOLDER} already holds messages"
+            );
+        }
+        let small = |n: usize, flags: &str| {
+            let raw = simple_message(
+                "Archive Bot <archive@example.test>",
+                &format!("{user}@example.test"),
+                &format!("Small message {n} next to the large ones"),
+                &format!("Small message {n}: the large ones are UIDs 2 and 3.\r\n"),
+                1 + n as u64,
+                900 + n,
+                false,
+            );
+            let date = UNIX_EPOCH + Duration::from_secs(1_717_236_000 + (1 + n as u64) * 86_400);
+            let path = self.add_message_at(user, LARGE_FOLDER, raw.as_bytes(), flags, date);
+            (path, raw.len() as u64)
+        };
+        let (p1, s1) = small(1, "S");
+        let p2 = self.add_large_message(user, LARGE_FOLDER, LARGE_36M_SIZE, "S");
+        let p3 = self.add_large_message(user, LARGE_FOLDER, LARGE_151M_SIZE, "");
+        let (p4, s4) = small(4, "FS");
+        let items = LargeItems {
+            folder: LARGE_FOLDER.to_string(),
+            small_first: SeededMessage::new(1, s1, p1),
+            large_36m: SeededMessage::new(2, LARGE_36M_SIZE, p2),
+            large_151m: SeededMessage::new(3, LARGE_151M_SIZE, p3),
+            small_last: SeededMessage::new(4, s4, p4),
+        };
+        let expected: Vec<(u32, u64)> = items.all().iter().map(|m| (m.uid, m.size)).collect();
+        assert_eq!(
+            self.uids(user, LARGE_FOLDER),
+            expected,
+            "dovecot fixture: {LARGE_FOLDER} as Dovecot numbers it"
+        );
+        items
+    }
+
+    /// Writes `folders` folders [`bulk_folder_name`]`(0..folders)`
+    /// (`Bulk000`, `Bulk001`, …; created if missing and subscribed) with
+    /// `per_folder` small realistic messages each: 1–8 KB, CRLF, varied
+    /// senders, recipients, Cc, subjects (replies, forwards, encoded
+    /// words), mailers, mailing-list headers, `text/plain` (7bit or
+    /// quoted-printable) or `multipart/alternative` with HTML; about 75 %
+    /// \Seen, 10 % of those \Answered, 6 % \Flagged; INTERNALDATE (mtime)
+    /// increasing within a folder over about ten years from 2014–2015,
+    /// with a matching Date header in one of several time zones.
+    /// Deterministic: the same arguments and user give byte-identical
+    /// files (a fixed-seed xorshift per folder). Files go straight into
+    /// the Maildir from up to 4 threads; into an empty folder they get
+    /// UIDs `1..=per_folder` in message order (see [`Dovecot::uids`]).
+    /// 100 × 1,000 messages (≈ 450 MB) take a few seconds in a release
+    /// build; Dovecot indexes each folder when it is first opened.
+    pub fn seed_bulk(&self, user: &str, folders: usize, per_folder: usize) -> BulkSeed {
+        let started = Instant::now();
+        let names: Vec<String> = (0..folders).map(bulk_folder_name).collect();
+        let dirs: Vec<PathBuf> = names
+            .iter()
+            .map(|n| self.create_folder(user, n, true))
+            .collect();
+        let owner = (self.mail_uid, self.mail_gid);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(
+                1,
+                std::env::var("XTHREADS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(4),
+            )
+            .min(folders.max(1));
+        let results: Vec<(usize, BulkFolderStats)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let dirs = &dirs;
+                    scope.spawn(move || {
+                        (t..dirs.len())
+                            .step_by(threads)
+                            .map(|i| (i, write_bulk_folder(&dirs[i], owner, user, i, per_folder)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("dovecot fixture: seed_bulk thread"))
+                .collect()
+        });
+        let mut folder_bytes = vec![0u64; folders];
+        let mut seed = BulkSeed {
+            folders: names,
+            per_folder,
+            messages: folders * per_folder,
+            bytes: 0,
+            folder_bytes: Vec::new(),
+            seen: 0,
+            flagged: 0,
+            answered: 0,
+            oldest: None,
+            newest: None,
+            elapsed: Duration::ZERO,
+        };
+        for (i, st) in results {
+            folder_bytes[i] = st.bytes;
+            seed.bytes += st.bytes;
+            seed.seen += st.seen;
+            seed.flagged += st.flagged;
+            seed.answered += st.answered;
+            seed.oldest = match (seed.oldest, st.oldest) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            seed.newest = seed.newest.max(st.newest);
+        }
+        seed.folder_bytes = folder_bytes;
+        seed.elapsed = started.elapsed();
+        seed
     }
 
     /// The Dovecot log (and whatever the master wrote to stderr).
@@ -1358,4 +1546,747 @@ fn multipart_message(from: &str, to: &str, subject: &str, day: u64, n: usize) ->
          --=_sample_boundary--\r\n",
         date = rfc5322_date(day)
     )
+}
+
+/// Folder of [`Dovecot::seed_large_items`].
+pub const LARGE_FOLDER: &str = "Large";
+/// Size of UID 2 in [`LARGE_FOLDER`]: 36 MiB and 123 bytes.
+pub const LARGE_36M_SIZE: u64 = 36 * 1024 * 1024 + 123;
+/// Size of UID 3 in [`LARGE_FOLDER`]: 151 MiB and 7 bytes.
+pub const LARGE_151M_SIZE: u64 = 151 * 1024 * 1024 + 7;
+/// The smallest size [`Dovecot::add_large_message`] accepts.
+pub const LARGE_MESSAGE_MIN_SIZE: u64 = 1024;
+/// INTERNALDATE of [`Dovecot::add_large_message`]: 2024-06-03 10:00:00 UTC.
+pub const LARGE_MESSAGE_DATE: u64 = 1_717_408_800;
+
+/// One message a seeding function wrote, as Dovecot numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededMessage {
+    pub uid: u32,
+    /// Size in bytes (file size = RFC822.SIZE: the fixture writes CRLF).
+    pub size: u64,
+    /// The Maildir file.
+    pub path: PathBuf,
+}
+
+impl SeededMessage {
+    fn new(uid: u32, size: u64, path: PathBuf) -> SeededMessage {
+        SeededMessage { uid, size, path }
+    }
+}
+
+/// What [`Dovecot::seed_large_items`] wrote to [`LARGE_FOLDER`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LargeItems {
+    pub folder: String,
+    /// UID 1, a small \Seen message.
+    pub small_first: SeededMessage,
+    /// UID 2, [`LARGE_36M_SIZE`] bytes, \Seen.
+    pub large_36m: SeededMessage,
+    /// UID 3, [`LARGE_151M_SIZE`] bytes, no flags.
+    pub large_151m: SeededMessage,
+    /// UID 4, a small \Flagged \Seen message.
+    pub small_last: SeededMessage,
+}
+
+impl LargeItems {
+    /// The four messages in UID order.
+    pub fn all(&self) -> [&SeededMessage; 4] {
+        [
+            &self.small_first,
+            &self.large_36m,
+            &self.large_151m,
+            &self.small_last,
+        ]
+    }
+
+    /// Sum of the four sizes.
+    pub fn total_bytes(&self) -> u64 {
+        self.all().iter().map(|m| m.size).sum()
+    }
+}
+
+/// What [`Dovecot::seed_bulk`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkSeed {
+    /// `Bulk000`, `Bulk001`, … (IMAP names, all ASCII).
+    pub folders: Vec<String>,
+    pub per_folder: usize,
+    /// `folders.len() * per_folder`.
+    pub messages: usize,
+    /// Sum of all message sizes (= the RFC822.SIZEs).
+    pub bytes: u64,
+    /// Bytes per folder, in the order of `folders`.
+    pub folder_bytes: Vec<u64>,
+    /// Messages with \Seen, \Flagged, \Answered.
+    pub seen: usize,
+    pub flagged: usize,
+    pub answered: usize,
+    /// Earliest and latest INTERNALDATE (`None` without messages).
+    pub oldest: Option<SystemTime>,
+    pub newest: Option<SystemTime>,
+    /// How long writing took.
+    pub elapsed: Duration,
+}
+
+/// Name of the `i`-th folder of [`Dovecot::seed_bulk`]: `Bulk000`, ….
+pub fn bulk_folder_name(i: usize) -> String {
+    format!("Bulk{i:03}")
+}
+
+/// Maildir flag letters, checked, sorted and deduplicated (the `:2,`
+/// info of a file name must list them in ASCII order).
+fn maildir_flags(flags: &str) -> String {
+    let mut letters: Vec<char> = flags.chars().collect();
+    assert!(
+        letters.iter().all(|c| "DFRST".contains(*c)),
+        "dovecot fixture: flags {flags:?} must be made of D, F, R, S, T"
+    );
+    letters.sort_unstable();
+    letters.dedup();
+    letters.into_iter().collect()
+}
+
+/// A Maildir file apart from its content.
+struct MaildirFile<'a> {
+    /// Bytes the content closure writes (checked).
+    size: u64,
+    /// Size with CRLF line ends (the `W=` part; RFC822.SIZE).
+    virtual_size: u64,
+    /// Maildir letters, as in [`Dovecot::add_message`].
+    flags: &'a str,
+    /// The file's mtime, which Dovecot reports as INTERNALDATE.
+    internal_date: SystemTime,
+}
+
+static MESSAGE_COUNTER: AtomicU64 = AtomicU64::new(0);
+static MAILDIR_CLOCK_US: AtomicU64 = AtomicU64::new(0);
+
+/// `(seconds, microseconds)` for the next Maildir file name: the current
+/// time, but strictly greater than every value returned before in this
+/// process (it runs ahead of the clock by 1 µs per file when files are
+/// written faster than that). Dovecot sorts new files by exactly this pair
+/// before giving them UIDs (see [`Dovecot::uids`]).
+fn next_maildir_time() -> (u64, u32) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64;
+    let prev = MAILDIR_CLOCK_US
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |prev| {
+            Some(now.max(prev + 1))
+        })
+        .expect("fetch_update with Some never fails");
+    let t = now.max(prev + 1);
+    (t / 1_000_000, (t % 1_000_000) as u32)
+}
+
+/// Writes one file into the Maildir `fdir` (`tmp/`, then renamed into
+/// `cur/`), named for Dovecot: `<secs>.M<usecs>P<pid>Q<n>.imapprobe,
+/// S=<size>,W=<virtual size>:2,<flags>`; owned by `owner`, mtime the
+/// INTERNALDATE. `content` writes the bytes; their count is checked
+/// against `file.size`.
+fn write_maildir_file(
+    fdir: &Path,
+    owner: (u32, u32),
+    file: &MaildirFile<'_>,
+    content: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> PathBuf {
+    let flags = maildir_flags(file.flags);
+    let (secs, usecs) = next_maildir_time();
+    let n = MESSAGE_COUNTER.fetch_add(1, Ordering::SeqCst);
+    let base = format!(
+        "{secs}.M{usecs}P{}Q{n}.imapprobe,S={},W={}",
+        std::process::id(),
+        file.size,
+        file.virtual_size
+    );
+    let final_path = fdir.join("cur").join(format!("{base}:2,{flags}"));
+    let tmp_path = if std::env::var_os("XNOTMP").is_some() {
+        final_path.clone()
+    } else {
+        fdir.join("tmp").join(&base)
+    };
+    {
+        let mut f = fs::File::create(&tmp_path)
+            .unwrap_or_else(|e| panic!("dovecot fixture: create {}: {e}", tmp_path.display()));
+        content(&mut f).expect("dovecot fixture: write message");
+        let written = f.metadata().expect("dovecot fixture: fstat").len();
+        assert_eq!(
+            written,
+            file.size,
+            "dovecot fixture: {} has the wrong size",
+            tmp_path.display()
+        );
+        f.set_modified(file.internal_date)
+            .expect("dovecot fixture: set mtime");
+        std::os::unix::fs::fchown(&f, Some(owner.0), Some(owner.1)).unwrap_or_else(|e| {
+            panic!(
+                "dovecot fixture: chown {} (the fixture must run as root): {e}",
+                tmp_path.display()
+            )
+        });
+    }
+    if tmp_path != final_path {
+        fs::rename(&tmp_path, &final_path).expect("dovecot fixture: move message to cur/");
+    }
+    final_path
+}
+
+/// Boundary of [`Dovecot::add_large_message`]'s multipart.
+const LARGE_BOUNDARY: &str = "=_imapprobe_large_0001";
+/// Base64 lines per block written at once (840 × 78 = 65,520 bytes).
+const LARGE_BLOCK_LINES: usize = 840;
+
+/// The shape of a message of an exact size: a head (headers, text part,
+/// attachment headers), `b64_chars` base64 characters in lines of 76
+/// (the last one shorter), then the closing boundary.
+struct LargeLayout {
+    head: String,
+    b64_chars: u64,
+    tail: String,
+}
+
+impl LargeLayout {
+    fn new(user: &str, size: u64) -> LargeLayout {
+        assert!(
+            size >= LARGE_MESSAGE_MIN_SIZE,
+            "dovecot fixture: a large message needs at least {LARGE_MESSAGE_MIN_SIZE} bytes, not {size}"
+        );
+        let n = MESSAGE_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let before_filler = format!(
+            "Return-Path: <archive@example.test>\r\n\
+             Date: Mon, 03 Jun 2024 10:00:00 +0000\r\n\
+             From: Archive Bot <archive@example.test>\r\n\
+             To: {user}@example.test\r\n\
+             Subject: Large attachment ({size} bytes)\r\n\
+             Message-ID: <large-{size}-{pid}-{n}@example.test>\r\n\
+             MIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"{b}\"\r\n\
+             \r\n\
+             This is a multi-part message in MIME format.\r\n\
+             \r\n\
+             --{b}\r\n\
+             Content-Type: text/plain; charset=US-ASCII\r\n\
+             Content-Transfer-Encoding: 7bit\r\n\
+             \r\n\
+             The attached archive makes this message exactly {size} bytes long.\r\n",
+            pid = std::process::id(),
+            b = LARGE_BOUNDARY,
+        );
+        let after_filler = format!(
+            "\r\n\
+             --{b}\r\n\
+             Content-Type: application/octet-stream; name=\"archive-{size}.bin\"\r\n\
+             Content-Disposition: attachment; filename=\"archive-{size}.bin\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\
+             \r\n",
+            b = LARGE_BOUNDARY,
+        );
+        // The CRLF ending the last base64 line is the one before the
+        // delimiter (RFC 2046), so the tail starts with the delimiter.
+        let tail = format!("--{LARGE_BOUNDARY}--\r\n");
+        let fixed = (before_filler.len() + after_filler.len() + tail.len()) as u64;
+        let avail = size
+            .checked_sub(fixed + 3)
+            .expect("dovecot fixture: LARGE_MESSAGE_MIN_SIZE too small for the headers");
+        // Base64: full lines of 76 characters (78 bytes with CRLF) and a
+        // last line of a multiple of 4 characters, so the whole is valid
+        // base64; a filler line of 1..=6 characters in the text part (3..=8
+        // bytes with CRLF) takes up the rest.
+        let full_lines = avail / 78;
+        let rest = avail % 78;
+        let last = if rest >= 6 { (rest - 2) / 4 * 4 } else { 0 };
+        let b64_bytes = full_lines * 78 + if last > 0 { last + 2 } else { 0 };
+        let filler = (avail + 3 - b64_bytes) as usize;
+        debug_assert!((3..=8).contains(&filler));
+        let mut head = before_filler;
+        head.push_str(&"-".repeat(filler - 2));
+        head.push_str("\r\n");
+        head.push_str(&after_filler);
+        let layout = LargeLayout {
+            head,
+            b64_chars: full_lines * 76 + last,
+            tail,
+        };
+        assert_eq!(
+            layout.total(),
+            size,
+            "dovecot fixture: large message layout"
+        );
+        layout
+    }
+
+    /// Bytes of base64 lines, CRLFs included.
+    fn b64_bytes(&self) -> u64 {
+        self.b64_chars + 2 * self.b64_chars.div_ceil(76)
+    }
+
+    fn total(&self) -> u64 {
+        self.head.len() as u64 + self.b64_bytes() + self.tail.len() as u64
+    }
+
+    /// Writes the message: one block of base64 lines is made once and
+    /// written as often as needed.
+    fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut rng = XorShift::new(0x1a2b_3c4d_5e6f_7081);
+        let mut block = Vec::with_capacity(LARGE_BLOCK_LINES * 78);
+        for _ in 0..LARGE_BLOCK_LINES {
+            for _ in 0..76 {
+                block.push(B64[(rng.next() >> 58) as usize]);
+            }
+            block.extend_from_slice(b"\r\n");
+        }
+        w.write_all(self.head.as_bytes())?;
+        let full_lines = self.b64_chars / 76;
+        for _ in 0..full_lines / LARGE_BLOCK_LINES as u64 {
+            w.write_all(&block)?;
+        }
+        let lines_left = (full_lines % LARGE_BLOCK_LINES as u64) as usize;
+        w.write_all(&block[..lines_left * 78])?;
+        let last = (self.b64_chars % 76) as usize;
+        if last > 0 {
+            w.write_all(&block[..last])?;
+            w.write_all(b"\r\n")?;
+        }
+        w.write_all(self.tail.as_bytes())
+    }
+}
+
+/// xorshift64* with a fixed seed: deterministic content without a crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn new(seed: u64) -> XorShift {
+        XorShift(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform enough in `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64 {
+        ((self.next() >> 32) * n) >> 32
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// True with `percent` % probability.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Counts of one folder of [`Dovecot::seed_bulk`].
+#[derive(Default)]
+struct BulkFolderStats {
+    bytes: u64,
+    seen: usize,
+    flagged: usize,
+    answered: usize,
+    oldest: Option<SystemTime>,
+    newest: Option<SystemTime>,
+}
+
+/// 2014-01-01 00:00:00 UTC.
+const BULK_EPOCH: u64 = 1_388_534_400;
+const BULK_SPAN_SECS: u64 = 10 * 365 * 86_400;
+
+fn write_bulk_folder(
+    fdir: &Path,
+    owner: (u32, u32),
+    user: &str,
+    folder: usize,
+    per_folder: usize,
+) -> BulkFolderStats {
+    let mut rng = XorShift::new(
+        0x9e37_79b9_7f4a_7c15 ^ (folder as u64 + 1).wrapping_mul(0xff51_afd7_ed55_8ccd),
+    );
+    let mut stats = BulkFolderStats::default();
+    let mut t = BULK_EPOCH + rng.below(2 * 365 * 86_400);
+    let mean_gap = (BULK_SPAN_SECS / per_folder.max(1) as u64).max(2);
+    let mut msg = String::with_capacity(10 * 1024);
+    for i in 0..per_folder {
+        t += 1 + rng.below(2 * mean_gap);
+        msg.clear();
+        let flags = bulk_message(&mut rng, user, folder, i, t, &mut msg);
+        let date = UNIX_EPOCH + Duration::from_secs(t);
+        let file = MaildirFile {
+            size: msg.len() as u64,
+            virtual_size: msg.len() as u64,
+            flags,
+            internal_date: date,
+        };
+        write_maildir_file(fdir, owner, &file, |f| f.write_all(msg.as_bytes()));
+        stats.bytes += msg.len() as u64;
+        stats.seen += usize::from(flags.contains('S'));
+        stats.flagged += usize::from(flags.contains('F'));
+        stats.answered += usize::from(flags.contains('R'));
+        stats.oldest = Some(stats.oldest.map_or(date, |d| d.min(date)));
+        stats.newest = Some(stats.newest.map_or(date, |d| d.max(date)));
+    }
+    stats
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory",
+    "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter", "Zoe",
+];
+const LAST_NAMES: &[&str] = &[
+    "Smith", "Jones", "Miller", "Garcia", "Nguyen", "Schmidt", "Rossi", "Dubois", "Kowalski",
+    "Tanaka", "Okafor", "Silva", "O'Brien",
+];
+const DOMAINS: &[&str] = &[
+    "example.test",
+    "example.org",
+    "example.net",
+    "mail.example.com",
+    "corp.example",
+    "lists.example.org",
+];
+const SUBJECT_WORDS: &[&str] = &[
+    "quarterly",
+    "report",
+    "invoice",
+    "meeting",
+    "agenda",
+    "update",
+    "budget",
+    "review",
+    "draft",
+    "release",
+    "notes",
+    "travel",
+    "plans",
+    "server",
+    "migration",
+    "backup",
+    "schedule",
+    "contract",
+    "proposal",
+    "feedback",
+    "lunch",
+    "team",
+    "project",
+    "status",
+    "ticket",
+    "order",
+    "shipping",
+    "newsletter",
+    "security",
+    "alert",
+    "Q3",
+    "2019",
+    "v2.1",
+    "(urgent)",
+];
+const BODY_WORDS: &[&str] = &[
+    "the",
+    "a",
+    "we",
+    "will",
+    "please",
+    "find",
+    "attached",
+    "below",
+    "meeting",
+    "on",
+    "Monday",
+    "Tuesday",
+    "report",
+    "numbers",
+    "look",
+    "good",
+    "as",
+    "discussed",
+    "let",
+    "me",
+    "know",
+    "if",
+    "you",
+    "have",
+    "any",
+    "questions",
+    "thanks",
+    "for",
+    "your",
+    "help",
+    "with",
+    "migration",
+    "server",
+    "mailbox",
+    "folder",
+    "budget",
+    "plan",
+    "is",
+    "still",
+    "open",
+    "schedule",
+    "next",
+    "week",
+    "and",
+    "to",
+    "of",
+    "in",
+    "that",
+    "it",
+    "should",
+    "be",
+    "done",
+    "by",
+    "Friday",
+    "customer",
+    "ticket",
+    "update",
+    "review",
+    "draft",
+    "version",
+    "changes",
+    "approved",
+    "team",
+    "project",
+    "deadline",
+    "invoice",
+    "payment",
+    "received",
+    "order",
+    "shipped",
+    "tracking",
+];
+const ENCODED_SUBJECTS: &[&str] = &[
+    "=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_M=C3=BCnchen?=",
+    "=?ISO-8859-1?Q?R=E9sum=E9_=E0_revoir?=",
+    "=?UTF-8?B?5pel5pys6Kqe44Gu44OG44K544OI?=",
+    "=?UTF-8?B?R3LDtsOfZSAmIMOcYmVyc2ljaHQ=?=",
+    "=?UTF-8?B?zpXOu867zrfOvc65zrrOrCDOvc6tzrE=?=",
+];
+const MAILERS: &[&str] = &[
+    "Mozilla Thunderbird 115.6",
+    "Microsoft Outlook 16.0",
+    "Apple Mail (2.3731.700.6)",
+    "Roundcube Webmail/1.6.5",
+    "Mutt/2.2.9",
+];
+/// (offset in seconds, as written in a Date header).
+const ZONES: &[(i64, &str)] = &[
+    (0, "+0000"),
+    (3_600, "+0100"),
+    (7_200, "+0200"),
+    (-18_000, "-0500"),
+    (-28_800, "-0800"),
+    (19_800, "+0530"),
+    (32_400, "+0900"),
+];
+
+/// RFC 5322 date of `secs` (Unix time) in the zone `offset`/`zone`.
+pub fn rfc5322_datetime(secs: u64, offset: i64, zone: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    let local = secs as i64 + offset;
+    let days = local.div_euclid(86_400);
+    let sod = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {d:02} {} {y} {:02}:{:02}:{:02} {zone}",
+        WEEKDAYS[(days + 4).rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        sod / 3_600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (proleptic Gregorian, computed in 400-year eras).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097; // 0..146_096
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // 0..399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..365, from March 1
+    let mp = (5 * doy + 2) / 153; // March = 0
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Pushes words to `out` as CRLF lines of at most 72 columns until
+/// `out` holds at least `until` bytes.
+fn push_words(rng: &mut XorShift, out: &mut String, until: usize) {
+    let mut col = 0;
+    while out.len() < until {
+        let w = rng.pick(BODY_WORDS);
+        if col > 0 && col + 1 + w.len() > 72 {
+            out.push_str("\r\n");
+            col = 0;
+        }
+        if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(w);
+        col += w.len();
+        if col > 40 && rng.chance(8) {
+            out.push_str(".\r\n");
+            col = 0;
+        }
+    }
+    if col > 0 {
+        out.push_str("\r\n");
+    }
+}
+
+/// One message of [`Dovecot::seed_bulk`] (1–8 KB) into `out`; returns
+/// its Maildir flags.
+fn bulk_message(
+    rng: &mut XorShift,
+    user: &str,
+    folder: usize,
+    i: usize,
+    t: u64,
+    out: &mut String,
+) -> &'static str {
+    use std::fmt::Write as _;
+    let target = 1024 + rng.below(7 * 1024) as usize;
+    let first = rng.pick(FIRST_NAMES);
+    let last = rng.pick(LAST_NAMES);
+    let domain = rng.pick(DOMAINS);
+    let from_addr = format!(
+        "{}.{}@{domain}",
+        first.to_lowercase(),
+        last.to_lowercase().replace('\'', "")
+    );
+    let (offset, zone) = rng.pick(ZONES);
+    let date = rfc5322_datetime(t, offset, zone);
+    let received = rfc5322_datetime(t + 1 + rng.below(30), 0, "+0000");
+    let id = rng.next();
+    let _ = write!(
+        out,
+        "Return-Path: <{from_addr}>\r\n\
+         Received: from mx{mx}.{domain} (mx{mx}.{domain} [192.0.2.{ip}])\r\n\
+         \tby mail.example.test (Postfix) with ESMTPS id {qid:010X}\r\n\
+         \tfor <{user}@example.test>; {received}\r\n\
+         Date: {date}\r\n",
+        mx = 1 + rng.below(4),
+        ip = 1 + rng.below(254),
+        qid = id & 0xff_ffff_ffff,
+    );
+    if last.contains('\'') {
+        let _ = write!(out, "From: \"{first} {last}\" <{from_addr}>\r\n");
+    } else {
+        let _ = write!(out, "From: {first} {last} <{from_addr}>\r\n");
+    }
+    let _ = write!(out, "To: {user} <{user}@example.test>");
+    for _ in 0..rng.below(3) {
+        let _ = write!(
+            out,
+            ",\r\n {0} <{0}@{1}>",
+            rng.pick(FIRST_NAMES).to_lowercase(),
+            rng.pick(DOMAINS)
+        );
+    }
+    out.push_str("\r\n");
+    if rng.chance(25) {
+        let _ = write!(
+            out,
+            "Cc: {0} <{0}@{1}>\r\n",
+            rng.pick(FIRST_NAMES).to_lowercase(),
+            rng.pick(DOMAINS)
+        );
+    }
+    let reply = rng.chance(25);
+    out.push_str("Subject: ");
+    if reply {
+        out.push_str("Re: ");
+    } else if rng.chance(5) {
+        out.push_str("Fwd: ");
+    }
+    if rng.chance(8) {
+        out.push_str(rng.pick(ENCODED_SUBJECTS));
+    } else {
+        for k in 0..2 + rng.below(6) {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push_str(rng.pick(SUBJECT_WORDS));
+        }
+    }
+    out.push_str("\r\n");
+    let _ = write!(
+        out,
+        "Message-ID: <{t:x}.{folder}.{i}.{id:016x}@{domain}>\r\n"
+    );
+    if reply {
+        let parent = rng.next();
+        let _ = write!(
+            out,
+            "In-Reply-To: <{parent:016x}@example.test>\r\nReferences: <{parent:016x}@example.test>\r\n"
+        );
+    }
+    if rng.chance(15) {
+        let _ = write!(
+            out,
+            "List-Id: Team announcements <team.{domain}>\r\nPrecedence: list\r\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "X-Mailer: {}\r\nMIME-Version: 1.0\r\n",
+        rng.pick(MAILERS)
+    );
+    match rng.below(3) {
+        0 => {
+            let b = format!("=_alt_{id:016x}");
+            let _ = write!(
+                out,
+                "Content-Type: multipart/alternative; boundary=\"{b}\"\r\n\r\n\
+                 --{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"
+            );
+            let half = out.len() + (target.saturating_sub(out.len())) / 3;
+            push_words(rng, out, half);
+            let _ = write!(
+                out,
+                "\r\n--{b}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
+                 <html><body>\r\n<p>\r\n"
+            );
+            push_words(rng, out, target);
+            let _ = write!(out, "</p>\r\n</body></html>\r\n\r\n--{b}--\r\n");
+        }
+        1 => {
+            out.push_str(
+                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+                 Gr=C3=BC=C3=9Fe,\r\n\r\n",
+            );
+            push_words(rng, out, target);
+            out.push_str("\r\nCaf=C3=A9 at 10?\r\n");
+        }
+        _ => {
+            out.push_str("Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n");
+            push_words(rng, out, target);
+            let _ = write!(out, "\r\n-- \r\n{first} {last}\r\n");
+        }
+    }
+    let seen = rng.chance(75);
+    let answered = seen && rng.chance(10);
+    let flagged = rng.chance(6);
+    match (seen, answered, flagged) {
+        (true, true, true) => "FRS",
+        (true, true, false) => "RS",
+        (true, false, true) => "FS",
+        (true, false, false) => "S",
+        (false, _, true) => "F",
+        (false, _, false) => "",
+    }
 }
