@@ -38,91 +38,33 @@ fn open_trace(cfg: &ProbeConfig) -> Result<Trace, CouldNotRun> {
     }
 }
 
-/// `test-server`: connect, TLS, greeting, capabilities, ID, login, logout.
-pub async fn test_server(cfg: &ProbeConfig) -> Result<Report, CouldNotRun> {
-    let started_at = crate::trace::timestamp();
-    let start = Instant::now();
-    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
-    let trace = open_trace(cfg)?;
-    let mut rec = Recorder::default();
-    if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
-        connectivity::log_in(cfg, &mut opened, &mut rec).await;
-        connectivity::log_out(&mut opened.session, &mut rec).await;
-        connectivity::grammar_findings(&opened.session, &mut rec);
-    }
-    trace.flush();
-    rec.facts
-        .timings_ms
-        .insert("total".into(), start.elapsed().as_millis() as u64);
-    let subject = Subject {
-        target: Some(target_of(cfg)),
-        facts: Some(rec.facts),
-        input: None,
-        tree: None,
-        messages: None,
-    };
-    Ok(Report::new(
-        "test-server",
-        subject,
-        started_at,
-        start.elapsed(),
-        rec.findings,
-    ))
+/// How far a run against a server goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Depth<'a> {
+    /// Connect, TLS, greeting, capabilities; no login.
+    Connect,
+    /// And log in (when credentials were given): `test-server`.
+    Login,
+    /// And walk and judge the folder tree: `folders`.
+    Folders {
+        target: crate::targets::Target,
+        selection: &'a crate::folders::Selection,
+    },
+    /// And sweep the messages: `check`.
+    Check {
+        target: crate::targets::Target,
+        selection: &'a crate::folders::Selection,
+        sweep: &'a crate::sweep::SweepOptions,
+        quiet: bool,
+    },
 }
 
-/// `folders`: connect and log in as `test-server` does, walk the folder
-/// tree, and judge it for `target`.
-pub async fn folders(
+/// Runs the checks `depth` asks for against the server of `cfg`; `command`
+/// names the report.
+pub async fn probe(
     cfg: &ProbeConfig,
-    target: crate::targets::Target,
-    selection: &crate::folders::Selection,
-) -> Result<Report, CouldNotRun> {
-    let started_at = crate::trace::timestamp();
-    let start = Instant::now();
-    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
-    let trace = open_trace(cfg)?;
-    let mut rec = Recorder::default();
-    let mut tree = None;
-    if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
-        if connectivity::log_in(cfg, &mut opened, &mut rec).await {
-            let mut session = Reconnecting::new(cfg, &tls, trace.clone(), opened);
-            let t = crate::folders::walk(&mut session, selection, &mut rec).await;
-            session.finish(&mut rec).await;
-            rec.findings.extend(crate::hierarchy::analyse(&t, target));
-            tree = Some(t);
-        } else {
-            connectivity::log_out(&mut opened.session, &mut rec).await;
-            connectivity::grammar_findings(&opened.session, &mut rec);
-        }
-    }
-    trace.flush();
-    rec.facts
-        .timings_ms
-        .insert("total".into(), start.elapsed().as_millis() as u64);
-    let subject = Subject {
-        target: Some(target_of(cfg)),
-        facts: Some(rec.facts),
-        input: None,
-        tree,
-        messages: None,
-    };
-    Ok(Report::new(
-        "folders",
-        subject,
-        started_at,
-        start.elapsed(),
-        rec.findings,
-    ))
-}
-
-/// `check`: everything — connection, TLS, login, the folder tree, and the
-/// message sweep — in one report.
-pub async fn check(
-    cfg: &ProbeConfig,
-    target: crate::targets::Target,
-    selection: &crate::folders::Selection,
-    sweep_opts: &crate::sweep::SweepOptions,
-    quiet: bool,
+    command: &str,
+    depth: Depth<'_>,
 ) -> Result<Report, CouldNotRun> {
     let started_at = crate::trace::timestamp();
     let start = Instant::now();
@@ -131,26 +73,47 @@ pub async fn check(
     let mut rec = Recorder::default();
     let (mut tree, mut messages) = (None, None);
     if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
-        if connectivity::log_in(cfg, &mut opened, &mut rec).await {
+        let logged_in = match depth {
+            Depth::Connect => false,
+            _ => connectivity::log_in(cfg, &mut opened, &mut rec).await,
+        };
+        // What to do past the login: the tree, and maybe the sweep.
+        let plan = match depth {
+            Depth::Connect | Depth::Login => None,
+            Depth::Folders { target, selection } => Some((target, selection, None)),
+            Depth::Check {
+                target,
+                selection,
+                sweep,
+                quiet,
+            } => Some((target, selection, Some((sweep, quiet)))),
+        };
+        if let (true, Some((target, selection, sweep))) = (logged_in, plan) {
             let mut session = Reconnecting::new(cfg, &tls, trace.clone(), opened);
             let t = crate::folders::walk(&mut session, selection, &mut rec).await;
-            let swept = t
-                .folders
-                .iter()
-                .filter(|f| !f.excluded && f.is_selectable())
-                .count();
-            let progress = crate::progress::Progress::new(swept as u64, quiet);
-            let s = crate::sweep::sweep(&mut session, &t, sweep_opts, &progress, &mut rec).await;
+            let mut swept = None;
+            if let Some((opts, quiet)) = sweep {
+                let n = t
+                    .folders
+                    .iter()
+                    .filter(|f| !f.excluded && f.is_selectable())
+                    .count();
+                let progress = crate::progress::Progress::new(n as u64, quiet);
+                let s = crate::sweep::sweep(&mut session, &t, opts, &progress, &mut rec).await;
+                swept = Some((s, opts));
+            }
             session.finish(&mut rec).await;
             rec.findings.extend(crate::hierarchy::analyse(&t, target));
-            let deviations = rec
-                .findings
-                .iter()
-                .filter(|f| f.id == "grammar.response")
-                .count();
-            crate::sweep::findings(&s, sweep_opts, deviations, &mut rec);
+            if let Some((s, opts)) = swept {
+                let deviations = rec
+                    .findings
+                    .iter()
+                    .filter(|f| f.id == "grammar.response")
+                    .count();
+                crate::sweep::findings(&s, opts, deviations, &mut rec);
+                messages = Some(s);
+            }
             tree = Some(t);
-            messages = Some(s);
         } else {
             connectivity::log_out(&mut opened.session, &mut rec).await;
             connectivity::grammar_findings(&opened.session, &mut rec);
@@ -169,12 +132,45 @@ pub async fn check(
         messages,
     };
     Ok(Report::new(
-        "check",
+        command,
         subject,
         started_at,
         start.elapsed(),
         rec.findings,
     ))
+}
+
+/// `test-server`: connect, TLS, greeting, capabilities, ID, login, logout.
+pub async fn test_server(cfg: &ProbeConfig) -> Result<Report, CouldNotRun> {
+    probe(cfg, "test-server", Depth::Login).await
+}
+
+/// `folders`: connect and log in as `test-server` does, walk the folder
+/// tree, and judge it for `target`.
+pub async fn folders(
+    cfg: &ProbeConfig,
+    target: crate::targets::Target,
+    selection: &crate::folders::Selection,
+) -> Result<Report, CouldNotRun> {
+    probe(cfg, "folders", Depth::Folders { target, selection }).await
+}
+
+/// `check`: everything — connection, TLS, login, the folder tree, and the
+/// message sweep — in one report.
+pub async fn check(
+    cfg: &ProbeConfig,
+    target: crate::targets::Target,
+    selection: &crate::folders::Selection,
+    sweep: &crate::sweep::SweepOptions,
+    quiet: bool,
+) -> Result<Report, CouldNotRun> {
+    let depth = Depth::Check {
+        target,
+        selection,
+        sweep,
+        quiet,
+    };
+    probe(cfg, "check", depth).await
 }
 
 /// `lint`: checks every server response in a saved transcript (or raw
