@@ -5,43 +5,15 @@
 mod common;
 
 use common::dovecot::{Dovecot, Pathology, ALICE_PASSWORD, CLEAN_TREE, PATHOLOGICAL_TREE};
-use common::run::{imapprobe, Outcome};
+use common::run::{against_dovecot, Outcome};
 use serde_json::Value;
 
 fn folders(d: &Dovecot, extra: &[&str]) -> Outcome {
-    let port = d.imaps_port.to_string();
-    let mut args = vec![
-        "folders",
-        "--host",
-        "localhost",
-        "--port",
-        &port,
-        "--tls",
-        "implicit",
-        "--ca-file",
-        d.ca_file.to_str().unwrap(),
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
-        "--timeout",
-        "10s",
-    ];
-    if !extra.contains(&"--format") {
-        args.extend_from_slice(&["--format", "json"]);
-    }
-    args.extend_from_slice(extra);
-    imapprobe(&args, &[("PW", ALICE_PASSWORD)])
+    against_dovecot(d, "folders", extra)
 }
 
 fn with_id(out: &Outcome, id: &str) -> Vec<Value> {
-    out.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["id"] == id)
-        .cloned()
-        .collect()
+    out.with_id(id)
 }
 
 fn about(out: &Outcome, id: &str, folder: &str) -> bool {

@@ -29,6 +29,14 @@ impl Outcome {
             .unwrap_or_else(|| panic!("no finding {id} in:\n{}", self.stdout))
     }
 
+    /// Every finding with this id.
+    pub fn with_id(&self, id: &str) -> Vec<serde_json::Value> {
+        self.json()["findings"]
+            .as_array()
+            .map(|fs| fs.iter().filter(|f| f["id"] == id).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Whether a finding with this id exists.
     pub fn has_finding(&self, id: &str) -> bool {
         self.json()["findings"]
@@ -82,4 +90,33 @@ pub fn imapprobe(args: &[&str], env: &[(&str, &str)]) -> Outcome {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Runs `imapprobe COMMAND` against the fixture Dovecot's implicit-TLS port
+/// as alice, JSON unless `extra` names a format.
+pub fn against_dovecot(d: &super::dovecot::Dovecot, command: &str, extra: &[&str]) -> Outcome {
+    let port = d.imaps_port.to_string();
+    let ca = d.ca_file.to_string_lossy().into_owned();
+    let mut args = vec![
+        command,
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+        "implicit",
+        "--ca-file",
+        &ca,
+        "--user",
+        "alice",
+        "--password-env",
+        "PW",
+        "--timeout",
+        "30s",
+    ];
+    if !extra.contains(&"--format") {
+        args.extend_from_slice(&["--format", "json"]);
+    }
+    args.extend_from_slice(extra);
+    imapprobe(&args, &[("PW", super::dovecot::ALICE_PASSWORD)])
 }
