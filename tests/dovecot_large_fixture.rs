@@ -229,6 +229,60 @@ fn large_items_have_predictable_uids_and_sizes() {
     assert_clean_log(&dovecot);
 }
 
+/// The rule `Dovecot::uids` documents: files new to a sync are numbered in
+/// the order of (seconds, `M` microseconds, rest of the name); the order of
+/// writing, mtime and `new/` vs `cur/` do not matter.
+#[test]
+fn dovecot_numbers_new_files_by_name() {
+    let dovecot = start();
+    let fdir = dovecot.create_folder(USER, "Order", true);
+    assert!(dovecot.uids(USER, "Order").is_empty(), "an empty folder");
+    // (directory, base name, mtime): written in this order; the UID each
+    // should get is the position in `expected` below.
+    let files = [
+        ("cur", "1700000000.M3P1Q1.host", 1_600_000_000),
+        ("new", "1700000000.M20P1Q2.host", 1_500_000_000),
+        ("cur", "1699999999.M999999P1Q3.host", 1_700_000_000),
+        ("new", "1700000000.M3P1Q0.host", 1_400_000_000),
+        ("cur", "1700000000.M3P0Q9.host", 1_650_000_000),
+    ];
+    for (i, (dir, base, mtime)) in files.iter().enumerate() {
+        // Sizes tell the files apart.
+        let raw = format!("Subject: {}\r\n\r\n{}\r\n", i, "x".repeat(i));
+        let name = if *dir == "cur" {
+            format!("{base},S={}:2,", raw.len())
+        } else {
+            format!("{base},S={}", raw.len())
+        };
+        let path = fdir.join(dir).join(name);
+        fs::write(&path, &raw).unwrap();
+        let f = fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(*mtime))
+            .unwrap();
+        std::os::unix::fs::chown(&path, Some(dovecot.mail_uid), Some(dovecot.mail_gid)).unwrap();
+    }
+    let size = |i: u64| 16 + i;
+    let expected: Vec<(u32, u64)> = vec![
+        (1, size(2)),
+        (2, size(4)),
+        (3, size(3)),
+        (4, size(0)),
+        (5, size(1)),
+    ];
+    assert_eq!(dovecot.uids(USER, "Order"), expected);
+    // A file written after the folder was opened comes last, whatever its name.
+    let raw = "Subject: late\r\n\r\n";
+    let path = fdir
+        .join("cur")
+        .join(format!("1.M0P0Q0.host,S={}:2,", raw.len()));
+    fs::write(&path, raw).unwrap();
+    std::os::unix::fs::chown(&path, Some(dovecot.mail_uid), Some(dovecot.mail_gid)).unwrap();
+    let mut expected = expected;
+    expected.push((6, raw.len() as u64));
+    assert_eq!(dovecot.uids(USER, "Order"), expected);
+    assert_clean_log(&dovecot);
+}
+
 #[test]
 fn large_messages_are_exact_and_valid_at_every_size() {
     let dovecot = start();
