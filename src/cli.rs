@@ -38,6 +38,13 @@ pub enum CommandKind {
     /// Check a saved transcript (`S: `/`C: ` lines, an imapprobe --trace
     /// file, or raw server bytes) against the RFC 3501 grammar.
     Lint(LintArgs),
+    /// List the compliance probes (the built-in suite, and --probes-dir's):
+    /// id, title, RFC, required capabilities and state.
+    Probes(Box<ProbesArgs>),
+    /// Every row of a migration CSV (EmailAddress,UserName,Password):
+    /// connect, log in, and with --level the folders or the whole check,
+    /// many users at once; one JSON line per user as each finishes.
+    Batch(Box<crate::batch::BatchArgs>),
 }
 
 /// Options of `folders`.
@@ -95,6 +102,15 @@ pub struct CheckArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run only this compliance probe (repeatable; `imapprobe probes` lists them).
+    #[arg(long = "probe", value_name = "ID")]
+    pub probe: Vec<String>,
+    /// Also run the probes (`*.probe`) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub probes_dir: Option<PathBuf>,
+    /// Do not run the compliance probes.
+    #[arg(long, conflicts_with_all = ["probe", "probes_dir"])]
+    pub no_probes: bool,
 }
 
 impl CheckArgs {
@@ -115,6 +131,49 @@ impl CheckArgs {
             ..crate::sweep::SweepOptions::default()
         }
     }
+}
+
+impl CheckArgs {
+    /// The compliance probes to run: none with --no-probes; a probe file
+    /// that does not load (or writes) is a usage error.
+    pub fn probes(&self) -> Result<Vec<crate::probe::Probe>, UsageError> {
+        if self.no_probes {
+            return Ok(Vec::new());
+        }
+        crate::probe::select(&self.probe, self.probes_dir.as_deref()).map_err(UsageError)
+    }
+}
+
+/// Options of `probes`.
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ProbesArgs {
+    /// Also list the probes (`*.probe`) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub probes_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<ProbesAction>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ProbesAction {
+    /// Connect, log in and run the selected probes, nothing else (for
+    /// tests and probe authors: no folder walk, no sweep).
+    #[command(hide = true)]
+    Run(Box<ProbesRunArgs>),
+}
+
+/// Options of `probes run`.
+#[derive(Args, Debug, Clone)]
+pub struct ProbesRunArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Only this probe (repeatable).
+    #[arg(long = "probe", value_name = "ID")]
+    pub probe: Vec<String>,
+    /// Also run the probes (`*.probe`) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub probes_dir: Option<PathBuf>,
 }
 
 /// Options of `lint`.
@@ -163,12 +222,18 @@ fn output(format: FormatArg, no_color: bool) -> Output {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Csv => Format::Csv,
+        FormatArg::Nagios => Format::Nagios,
+        FormatArg::Prometheus => Format::Prometheus,
     };
     let color = format == Format::Text
         && !no_color
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    Output { format, color }
+    Output {
+        format,
+        color,
+        thresholds: crate::report::nagios::Thresholds::default(),
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +257,10 @@ pub enum FormatArg {
     Json,
     /// Folders (or findings) as CSV for spreadsheets.
     Csv,
+    /// One Nagios/Icinga plugin status line with perfdata; exit 0/1/2/3.
+    Nagios,
+    /// Prometheus text exposition, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// Connection, TLS, authentication and output options shared by commands.
@@ -255,6 +324,22 @@ pub struct ConnArgs {
     /// Never use colours (NO_COLOR in the environment does the same).
     #[arg(long)]
     pub no_color: bool,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
+}
+
+/// Alert thresholds of `--format nagios`.
+#[derive(Args, Debug, Clone)]
+pub struct MonitorArgs {
+    /// Nagios: WARNING when the run (in batch: a user's) takes longer, e.g. 2s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub warn_time: Option<Duration>,
+    /// Nagios: CRITICAL when the run (in batch: a user's) takes longer, e.g. 10s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub crit_time: Option<Duration>,
+    /// Nagios: CRITICAL when the certificate expires within this many days.
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub cert_crit_days: i64,
 }
 
 /// A usage problem: the run cannot start (exit 3).
@@ -274,6 +359,8 @@ impl std::error::Error for UsageError {}
 pub struct Output {
     pub format: Format,
     pub color: bool,
+    /// `--format nagios` thresholds.
+    pub thresholds: crate::report::nagios::Thresholds,
 }
 
 impl ConnArgs {
@@ -341,6 +428,18 @@ impl ConnArgs {
                 });
             }
         }
-        Ok((cfg, output(self.format, self.no_color)))
+        let mut out = output(self.format, self.no_color);
+        out.thresholds = crate::report::nagios::Thresholds {
+            warn_time: self.monitor.warn_time,
+            crit_time: self.monitor.crit_time,
+            cert_warn_days: self.cert_warn_days,
+            cert_crit_days: self.monitor.cert_crit_days,
+        };
+        if let (Some(w), Some(c)) = (out.thresholds.warn_time, out.thresholds.crit_time) {
+            if w > c {
+                return Err(UsageError("--warn-time is longer than --crit-time".into()));
+            }
+        }
+        Ok((cfg, out))
     }
 }

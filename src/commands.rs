@@ -56,7 +56,11 @@ pub enum Depth<'a> {
         selection: &'a crate::folders::Selection,
         sweep: &'a crate::sweep::SweepOptions,
         quiet: bool,
+        /// The compliance probes run after the sweep (none: no summary).
+        probes: &'a [crate::probe::Probe],
     },
+    /// Log in and run only these compliance probes: `probes --run`.
+    Probes(&'a [crate::probe::Probe]),
 }
 
 /// Runs the checks `depth` asks for against the server of `cfg`; `command`
@@ -66,13 +70,25 @@ pub async fn probe(
     command: &str,
     depth: Depth<'_>,
 ) -> Result<Report, CouldNotRun> {
+    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
+    Ok(probe_with(cfg, command, depth, &tls, open_trace(cfg)?).await)
+}
+
+/// [`probe`] with the TLS client and the trace given: `batch` loads the
+/// roots once for many probes (see [`TlsClient::fork`]) and keeps each
+/// user's conversation apart.
+pub async fn probe_with(
+    cfg: &ProbeConfig,
+    command: &str,
+    depth: Depth<'_>,
+    tls: &TlsClient,
+    trace: Trace,
+) -> Report {
     let started_at = crate::trace::timestamp();
     let start = Instant::now();
-    let tls = TlsClient::new(&cfg.tls).map_err(|e| CouldNotRun(e.to_string()))?;
-    let trace = open_trace(cfg)?;
     let mut rec = Recorder::default();
-    let (mut tree, mut messages) = (None, None);
-    if let Some(mut opened) = connectivity::open(cfg, &tls, trace.clone(), &mut rec).await {
+    let (mut tree, mut messages, mut compliance) = (None, None, None);
+    if let Some(mut opened) = connectivity::open(cfg, tls, trace.clone(), &mut rec).await {
         let logged_in = match depth {
             Depth::Connect => false,
             _ => connectivity::log_in(cfg, &mut opened, &mut rec).await,
@@ -80,16 +96,33 @@ pub async fn probe(
         // What to do past the login: the tree, and maybe the sweep.
         let plan = match depth {
             Depth::Connect | Depth::Login => None,
+            Depth::Probes(probes) if logged_in => {
+                let mut session = Reconnecting::new(cfg, tls, trace.clone(), opened);
+                let caps = session.caps();
+                compliance = Some(crate::probe::run(&mut session, probes, &caps, &mut rec).await);
+                session.finish(&mut rec).await;
+                trace.flush();
+                return report_of(
+                    cfg,
+                    command,
+                    started_at,
+                    start,
+                    rec,
+                    (None, None, compliance),
+                );
+            }
+            Depth::Probes(_) => None,
             Depth::Folders { target, selection } => Some((target, selection, None)),
             Depth::Check {
                 target,
                 selection,
                 sweep,
                 quiet,
+                ..
             } => Some((target, selection, Some((sweep, quiet)))),
         };
         if let (true, Some((target, selection, sweep))) = (logged_in, plan) {
-            let mut session = Reconnecting::new(cfg, &tls, trace.clone(), opened);
+            let mut session = Reconnecting::new(cfg, tls, trace.clone(), opened);
             let t = crate::folders::walk(&mut session, selection, &mut rec).await;
             let mut swept = None;
             if let Some((opts, quiet)) = sweep {
@@ -101,6 +134,13 @@ pub async fn probe(
                 let progress = crate::progress::Progress::new(n as u64, quiet);
                 let s = crate::sweep::sweep(&mut session, &t, opts, &progress, &mut rec).await;
                 swept = Some((s, opts));
+            }
+            if let Depth::Check { probes, .. } = depth {
+                if !probes.is_empty() {
+                    let caps = session.caps();
+                    compliance =
+                        Some(crate::probe::run(&mut session, probes, &caps, &mut rec).await);
+                }
             }
             session.finish(&mut rec).await;
             rec.findings.extend(crate::hierarchy::analyse(&t, target));
@@ -120,6 +160,29 @@ pub async fn probe(
         }
     }
     trace.flush();
+    report_of(
+        cfg,
+        command,
+        started_at,
+        start,
+        rec,
+        (tree, messages, compliance),
+    )
+}
+
+/// The report of a run against a server, with what it found.
+fn report_of(
+    cfg: &ProbeConfig,
+    command: &str,
+    started_at: String,
+    start: Instant,
+    mut rec: Recorder,
+    (tree, messages, compliance): (
+        Option<crate::mailboxes::Tree>,
+        Option<crate::sweep::Sweep>,
+        Option<crate::probe::ComplianceSummary>,
+    ),
+) -> Report {
     rec.facts
         .timings_ms
         .insert("total".into(), start.elapsed().as_millis() as u64);
@@ -130,14 +193,9 @@ pub async fn probe(
         input: None,
         tree,
         messages,
+        compliance,
     };
-    Ok(Report::new(
-        command,
-        subject,
-        started_at,
-        start.elapsed(),
-        rec.findings,
-    ))
+    Report::new(command, subject, started_at, start.elapsed(), rec.findings)
 }
 
 /// `test-server`: connect, TLS, greeting, capabilities, ID, login, logout.
@@ -163,14 +221,25 @@ pub async fn check(
     selection: &crate::folders::Selection,
     sweep: &crate::sweep::SweepOptions,
     quiet: bool,
+    probes: &[crate::probe::Probe],
 ) -> Result<Report, CouldNotRun> {
     let depth = Depth::Check {
         target,
         selection,
         sweep,
         quiet,
+        probes,
     };
     probe(cfg, "check", depth).await
+}
+
+/// `probes --run`: log in and run only `probes` (tests and probe authors:
+/// no folder walk, no sweep).
+pub async fn run_probes(
+    cfg: &ProbeConfig,
+    probes: &[crate::probe::Probe],
+) -> Result<Report, CouldNotRun> {
+    probe(cfg, "probes", Depth::Probes(probes)).await
 }
 
 /// `lint`: checks every server response in a saved transcript (or raw

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod framing;
 pub mod grammar;
 pub mod hierarchy;
 pub mod mailboxes;
+pub mod probe;
 pub mod progress;
 pub mod quirks;
 pub mod readonly;

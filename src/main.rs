@@ -3,7 +3,7 @@
 use clap::Parser;
 use imapprobe::cli::{Cli, CommandKind, FoldersArgs, Output};
 use imapprobe::config::ProbeConfig;
-use imapprobe::report::Report;
+use imapprobe::report::{Format, Report};
 use imapprobe::secret::redact;
 use std::io::Write;
 use std::process::ExitCode;
@@ -54,11 +54,46 @@ fn main() -> ExitCode {
                 Ok(x) => x,
                 Err(e) => return could_not_run(e),
             };
+            let probes = match args.probes() {
+                Ok(p) => p,
+                Err(e) => return could_not_run(e),
+            };
             let f = &args.folders;
             let (selection, sweep) = (f.selection(), args.sweep_options());
-            let run = imapprobe::commands::check(&cfg, f.target, &selection, &sweep, args.quiet);
+            let run =
+                imapprobe::commands::check(&cfg, f.target, &selection, &sweep, args.quiet, &probes);
             match runtime.block_on(run) {
                 Ok(report) => excludes_then_finish(&report, f, out, &cfg),
+                Err(e) => could_not_run(e),
+            }
+        }
+        CommandKind::Batch(args) => match runtime.block_on(imapprobe::batch::run(&args)) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => could_not_run(e),
+        },
+        CommandKind::Probes(args) => {
+            let run = match &args.action {
+                Some(imapprobe::cli::ProbesAction::Run(run)) => run,
+                None => {
+                    return match imapprobe::probe::select(&[], args.probes_dir.as_deref()) {
+                        Ok(probes) => {
+                            print_quietly(&imapprobe::probe::list(&probes));
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => could_not_run(e),
+                    };
+                }
+            };
+            let probes = match imapprobe::probe::select(&run.probe, run.probes_dir.as_deref()) {
+                Ok(p) => p,
+                Err(e) => return could_not_run(e),
+            };
+            let (cfg, out) = match run.conn.resolve() {
+                Ok(x) => x,
+                Err(e) => return could_not_run(e),
+            };
+            match runtime.block_on(imapprobe::commands::run_probes(&cfg, &probes)) {
+                Ok(report) => finish(&report, out, &cfg),
                 Err(e) => could_not_run(e),
             }
         }
@@ -102,12 +137,16 @@ fn could_not_run(e: impl std::fmt::Display) -> ExitCode {
 /// verdict to the exit code.
 fn finish(report: &Report, out: Output, cfg: &ProbeConfig) -> ExitCode {
     let secrets: Vec<_> = cfg.credentials.iter().map(|c| &c.secret).collect();
-    let text = redact(
-        &imapprobe::report::render(report, out.format, out.color),
-        &secrets,
-    );
-    print_quietly(&text);
-    ExitCode::from(report.exit_code)
+    // Nagios has its own exit codes: the thresholds may raise the state.
+    let (rendered, code) = match out.format {
+        Format::Nagios => imapprobe::report::nagios::render(report, &out.thresholds),
+        f => (
+            imapprobe::report::render(report, f, out.color),
+            report.exit_code,
+        ),
+    };
+    print_quietly(&redact(&rendered, &secrets));
+    ExitCode::from(code)
 }
 
 /// Prints, and exits quietly when the reader went away (`| head`).

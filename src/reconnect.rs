@@ -70,6 +70,12 @@ impl<'a> Reconnecting<'a> {
         }
     }
 
+    /// What a connection of its own needs (a compliance probe that must
+    /// not disturb this session): the configuration, TLS client and trace.
+    pub fn endpoint(&self) -> (&'a ProbeConfig, &'a TlsClient, Trace) {
+        (self.cfg, self.tls, self.trace.clone())
+    }
+
     /// The capabilities of the current (or last) connection.
     pub fn caps(&self) -> Vec<String> {
         self.opened

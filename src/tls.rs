@@ -46,6 +46,9 @@ pub struct TlsClient {
 struct Built {
     config: Arc<rustls::ClientConfig>,
     record: Arc<Mutex<VerifyRecord>>,
+    /// Kept so that [`TlsClient::fork`] reuses the roots instead of loading them again.
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
 #[derive(Debug)]
@@ -190,23 +193,53 @@ impl TlsClient {
                     .build()
                     .ok()
             };
-            let verifier = Arc::new(RecordingVerifier {
-                inner,
-                provider: provider.clone(),
-                insecure: self.settings.insecure,
-                record: record.clone(),
-            });
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-                .expect("ring supports TLS 1.2 and 1.3")
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_no_client_auth();
+            let config = client_config(
+                provider.clone(),
+                inner.clone(),
+                self.settings.insecure,
+                record.clone(),
+            );
             Built {
                 config: Arc::new(config),
                 record,
+                inner,
+                provider,
             }
         })
+    }
+
+    /// A client for one of many concurrent connections (`batch`): the same
+    /// settings and roots, loaded once, but its own verification record, so
+    /// that handshakes running side by side do not overwrite each other's,
+    /// and no session resumption, so that every connection verifies (and
+    /// reports) the certificate as a migration service's fresh one would.
+    pub fn fork(&self) -> TlsClient {
+        let b = self.built();
+        let trust_anchors = b.record.lock().map(|r| r.trust_anchors).unwrap_or(0);
+        let record = Arc::new(Mutex::new(VerifyRecord {
+            trust_anchors,
+            ..VerifyRecord::default()
+        }));
+        let mut config = client_config(
+            b.provider.clone(),
+            b.inner.clone(),
+            self.settings.insecure,
+            record.clone(),
+        );
+        config.resumption = rustls::client::Resumption::disabled();
+        let forked = TlsClient {
+            settings: self.settings.clone(),
+            extra_roots: self.extra_roots.clone(),
+            built: std::sync::OnceLock::new(),
+            insecure: self.insecure,
+        };
+        let _ = forked.built.set(Built {
+            config: Arc::new(config),
+            record,
+            inner: b.inner.clone(),
+            provider: b.provider.clone(),
+        });
+        forked
     }
 
     /// The rustls client configuration (built on first call).
@@ -229,6 +262,27 @@ impl TlsClient {
             .map(|r| r.clone())
             .unwrap_or_default()
     }
+}
+
+/// The rustls configuration around a [`RecordingVerifier`].
+fn client_config(
+    provider: Arc<CryptoProvider>,
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    insecure: bool,
+    record: Arc<Mutex<VerifyRecord>>,
+) -> rustls::ClientConfig {
+    let verifier = Arc::new(RecordingVerifier {
+        inner,
+        provider: provider.clone(),
+        insecure,
+        record,
+    });
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .expect("ring supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth()
 }
 
 /// Words an admin can act on for the errors rustls reports.

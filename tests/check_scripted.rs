@@ -71,6 +71,8 @@ fn check(server: &ScriptedServer) -> Outcome {
             "--format",
             "json",
             "--quiet",
+            // The compliance probes have their own scripted tests.
+            "--no-probes",
         ],
         &[("PW", "pw")],
     )

@@ -24,7 +24,7 @@ fn the_exchange_fetch_error_is_flagged_at_the_right_byte() {
     assert!(msg.contains("found \" )"), "{msg}");
     assert_eq!(
         f["subject"],
-        "line 9: 1 UID FETCH 16967 (INTERNALDATE UID BODY.PEEK[])"
+        "line 9 UID 16967: 1 UID FETCH 16967 (INTERNALDATE UID BODY.PEEK[])"
     );
     assert_eq!(f["rule"], "RFC 3501 §9 msg-att");
     let evidence = f["evidence"]["text"].as_str().unwrap();

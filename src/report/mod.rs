@@ -3,6 +3,9 @@
 
 pub mod csv;
 pub mod json;
+pub mod monitor;
+pub mod nagios;
+pub mod prometheus;
 pub mod text;
 
 use crate::connectivity::ServerFacts;
@@ -59,6 +62,7 @@ pub struct Subject {
     pub input: Option<String>,
     pub tree: Option<crate::mailboxes::Tree>,
     pub messages: Option<crate::sweep::Sweep>,
+    pub compliance: Option<crate::probe::ComplianceSummary>,
 }
 
 /// Counts of findings per status.
@@ -96,6 +100,9 @@ pub struct Report {
     /// The message sweep (`check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<crate::sweep::Sweep>,
+    /// The compliance probes' summary (`check`, `probes --run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<crate::probe::ComplianceSummary>,
     pub findings: Vec<Finding>,
 }
 
@@ -132,6 +139,7 @@ impl Report {
             facts: subject.facts,
             tree: subject.tree,
             messages: subject.messages,
+            compliance: subject.compliance,
             findings,
         }
     }
@@ -143,13 +151,21 @@ pub enum Format {
     Text,
     Json,
     Csv,
+    /// One Nagios plugin status line with perfdata (see [`nagios`]).
+    Nagios,
+    /// Prometheus text exposition (see [`prometheus`]).
+    Prometheus,
 }
 
-/// Renders a report in `format`; `color` only applies to text.
+/// Renders a report in `format`; `color` only applies to text. Nagios
+/// with the default thresholds here: [`nagios::render`] takes the
+/// command line's and gives the plugin exit code.
 pub fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Text => text::render(report, color),
         Format::Json => json::render(report),
         Format::Csv => csv::render(report),
+        Format::Nagios => nagios::render(report, &nagios::Thresholds::default()).0,
+        Format::Prometheus => prometheus::render(report),
     }
 }

@@ -13,6 +13,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("MESSAGES", &["messages"]),
     ("GRAMMAR", &["grammar", "lint"]),
     ("ESTIMATE", &["estimate"]),
+    ("COMPLIANCE PROBES", &["probe"]),
 ];
 
 fn paint(s: &str, code: &str, color: bool) -> String {
@@ -73,7 +74,14 @@ pub fn render(r: &Report, color: bool) -> String {
         if members.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n{title}");
+        match (&r.compliance, *title) {
+            (Some(c), "COMPLIANCE PROBES") => {
+                let _ = writeln!(out, "\n{title}  {c}");
+            }
+            _ => {
+                let _ = writeln!(out, "\n{title}");
+            }
+        }
         for i in members {
             printed[i] = true;
             line(&mut out, &r.findings[i], width, color);

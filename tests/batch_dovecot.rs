@@ -1,0 +1,281 @@
+//! `imapprobe batch` against a real Dovecot with 200 generated users:
+//! every row's result is right at `--level login` and `--level folders`,
+//! including the rows with wrong passwords, and a run killed with SIGKILL
+//! in the middle then `--resume`d yields every user exactly once.
+
+mod common;
+
+use common::dovecot::{generated_user, Dovecot};
+use common::run::{imapprobe, Outcome};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const USERS: usize = 200;
+
+/// Every tenth row carries a wrong password.
+fn wrong(i: usize) -> bool {
+    i % 10 == 7
+}
+
+fn write_csv(dir: &Path) -> std::path::PathBuf {
+    let mut csv = String::from("EmailAddress,UserName,Password\r\n");
+    for i in 1..=USERS {
+        let (name, mut pw) = generated_user(i);
+        if wrong(i) {
+            pw = format!("wrong-{i}");
+        }
+        csv.push_str(&format!("{name}@example.org,{name},{pw}\r\n"));
+    }
+    let path = dir.join("users.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn start() -> Dovecot {
+    Dovecot::builder().users_generated(USERS).start()
+}
+
+fn batch(d: &Dovecot, csv: &Path, extra: &[&str]) -> Outcome {
+    let port = d.imaps_port.to_string();
+    let mut args = vec![
+        "batch",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+        "implicit",
+        "--ca-file",
+        d.ca_file.to_str().unwrap(),
+        "--timeout",
+        "20s",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    imapprobe(&args, &[])
+}
+
+/// The `user` records of a JSON Lines file, by user name; panics on a
+/// user seen twice.
+fn users_in(text: &str) -> HashMap<String, Value> {
+    let mut users = HashMap::new();
+    for line in text.lines() {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
+        if v["type"] == "user" {
+            let name = v["data"]["user"].as_str().unwrap().to_string();
+            assert!(
+                users.insert(name.clone(), v["data"].clone()).is_none(),
+                "{name} twice"
+            );
+        }
+    }
+    users
+}
+
+/// Every row's verdict is right, and no password reached the output.
+fn assert_rows_right(users: &HashMap<String, Value>, all_text: &str) {
+    assert_eq!(users.len(), USERS);
+    for i in 1..=USERS {
+        let (name, pw) = generated_user(i);
+        let u = &users[&name];
+        assert_eq!(u["line"], i + 1, "{u}");
+        assert_eq!(u["email"], format!("{name}@example.org"));
+        if wrong(i) {
+            assert_eq!(u["verdict"], "fail", "{name}: {u}");
+            assert_eq!(u["failures"], serde_json::json!(["auth.login"]), "{u}");
+            assert!(
+                u["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("[AUTHENTICATIONFAILED]"),
+                "{u}"
+            );
+            assert_eq!(u["attempts"], 1, "a refused login is not retried: {u}");
+            assert!(!all_text.contains(&format!("wrong-{i},")));
+        } else {
+            assert_ne!(u["verdict"], "fail", "{name}: {u}");
+            let login = u["report"]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == "auth.login")
+                .unwrap()
+                .clone();
+            assert_eq!(login["status"], "pass", "{u}");
+            assert!(u["login_ms"].as_u64().is_some(), "{u}");
+        }
+        assert!(!all_text.contains(&pw), "password of {name} leaked");
+    }
+}
+
+#[test]
+fn login_level_gets_every_row_right() {
+    let d = start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path());
+    let out_file = dir.path().join("out.jsonl");
+    let t = Instant::now();
+    let out = batch(
+        &d,
+        &csv,
+        &[
+            "--format",
+            "json",
+            "--output",
+            out_file.to_str().unwrap(),
+            "--concurrency",
+            "20",
+            "--max-connections",
+            "20",
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let users = users_in(&text);
+    assert_rows_right(&users, &format!("{text}{}{}", out.stdout, out.stderr));
+    // With --output, stdout is the summary record; the table is on stderr.
+    let summary: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    let counts = &summary["data"]["counts"];
+    assert_eq!(counts["failed"], 20, "{summary}");
+    assert_eq!(
+        counts["passed"].as_u64().unwrap() + counts["warned"].as_u64().unwrap(),
+        180
+    );
+    assert_eq!(summary["data"]["failures_by_id"][0]["id"], "auth.login");
+    assert!(out.stderr.contains("FAILURES BY CHECK"), "{out:?}");
+    assert!(out.stderr.contains("SLOWEST LOGINS"), "{out:?}");
+    // The last line of the file is the same summary.
+    assert_eq!(text.lines().last().unwrap(), out.stdout.trim());
+    eprintln!("200 logins at concurrency 20: {:?}", t.elapsed());
+}
+
+#[test]
+fn folders_level_gets_every_row_right() {
+    let d = start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path());
+    let t = Instant::now();
+    // No --output: with --format json the JSON Lines go to stdout.
+    let out = batch(
+        &d,
+        &csv,
+        &[
+            "--level",
+            "folders",
+            "--format",
+            "json",
+            "--concurrency",
+            "20",
+            "--max-connections",
+            "20",
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let users = users_in(&out.stdout);
+    assert_rows_right(&users, &format!("{}{}", out.stdout, out.stderr));
+    for i in (1..=USERS).filter(|&i| !wrong(i)) {
+        let u = &users[&generated_user(i).0];
+        assert_eq!(u["level"], "folders");
+        assert_eq!(u["report"]["command"], "folders");
+        let folders = u["report"]["tree"]["folders"].as_array().unwrap();
+        assert!(folders.iter().any(|f| f["name"] == "INBOX"), "{u}");
+    }
+    for i in (1..=USERS).filter(|&i| wrong(i)) {
+        assert!(users[&generated_user(i).0]["report"]["tree"].is_null());
+    }
+    eprintln!("200 users at --level folders: {:?}", t.elapsed());
+}
+
+#[test]
+fn a_killed_run_resumed_yields_every_user_once() {
+    let d = start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path());
+    let out_file = dir.path().join("out.jsonl");
+    let port = d.imaps_port.to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imapprobe"))
+        .args([
+            "batch",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--host",
+            "localhost",
+            "--port",
+            &port,
+            "--tls",
+            "implicit",
+            "--ca-file",
+            d.ca_file.to_str().unwrap(),
+            "--concurrency",
+            "2",
+            "--quiet",
+            "--output",
+            out_file.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = std::fs::read_to_string(&out_file)
+            .map(|t| t.matches(r#""type":"user""#).count())
+            .unwrap_or(0);
+        if done >= 30 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the batch made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to finish anything
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&out_file).unwrap();
+    let first_run = before.matches(r#""type":"user""#).count();
+    assert!(first_run < USERS, "the run finished before it was killed");
+    assert!(!before.contains(r#""type":"summary""#));
+
+    let out = batch(
+        &d,
+        &csv,
+        &[
+            "--resume",
+            out_file.to_str().unwrap(),
+            "--output",
+            out_file.to_str().unwrap(),
+            "--format",
+            "json",
+            "--concurrency",
+            "20",
+            "--max-connections",
+            "20",
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    // A line a kill tore in half would be the only one that is not JSON.
+    let torn = text
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_err())
+        .count();
+    assert!(torn <= 1, "{torn} lines are not JSON");
+    let valid: String = text
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let users = users_in(&valid);
+    assert_rows_right(&users, &text);
+    let summary: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let resumed = summary["data"]["counts"]["resumed"].as_u64().unwrap() as usize;
+    assert!(
+        resumed + torn >= first_run && resumed <= first_run,
+        "{summary}"
+    );
+}
