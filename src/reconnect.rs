@@ -7,7 +7,9 @@
 use crate::config::ProbeConfig;
 use crate::connectivity::{self, Opened, Recorder};
 use crate::findings::{Finding, Status};
-use crate::session::{Command, Discard, LiteralSink, Reply, Session, SessionFault, StreamedReply};
+use crate::session::{
+    Command, Discard, LiteralSink, PipelineSink, Reply, Session, SessionFault, StreamedReply,
+};
 use crate::tls::TlsClient;
 use crate::trace::Trace;
 use crate::transport::IoFault;
@@ -175,6 +177,40 @@ impl<'a> Reconnecting<'a> {
             Ok(_) => self.consecutive = 0,
         }
         Some(r)
+    }
+
+    /// Runs `cmds` pipelined (see [`Session::run_pipelined`]). Returns the
+    /// replies completed and, when a fault cut the pipeline short, the
+    /// fault (recorded like any other); the next command then reconnects.
+    /// `None` when no session could be had.
+    pub async fn run_pipelined(
+        &mut self,
+        cmds: &[Command],
+        window: usize,
+        stream_over: u64,
+        sink: &mut dyn PipelineSink,
+        rec: &mut Recorder,
+    ) -> Option<(Vec<StreamedReply>, Option<SessionFault>)> {
+        let session = self.session(rec, true).await?;
+        match session.run_pipelined(cmds, window, stream_over, sink).await {
+            Ok(done) => {
+                self.consecutive = 0;
+                Some((done, None))
+            }
+            Err((done, e)) => {
+                if !done.is_empty() {
+                    self.consecutive = 0;
+                }
+                if !matches!(e, SessionFault::Refused(_)) {
+                    let label = cmds
+                        .get(done.len())
+                        .map(Command::traced_text)
+                        .unwrap_or_default();
+                    self.lost(&label, &e, rec).await;
+                }
+                Some((done, Some(e)))
+            }
+        }
     }
 
     /// Records a fault and drops the connection for the next command.

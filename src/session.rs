@@ -182,9 +182,43 @@ fn encode_string(value: &[u8]) -> Part {
 
 /// Receives the bodies of literals too large to keep.
 pub trait LiteralSink {
+    /// A streamed literal starts; `head` is the response up to and
+    /// including its announcement (e.g. `* 3 FETCH (UID 7 BODY[] {5000}`).
+    fn begin(&mut self, _head: &[u8]) {}
     /// The next bytes of streamed literal number `index` (0-based within
     /// the response), in order.
     fn chunk(&mut self, index: usize, bytes: &[u8]);
+}
+
+/// Receives the large literals of pipelined commands, and says which
+/// command an untagged response answers when the server interleaves them
+/// (Dovecot runs pipelined FETCH commands side by side).
+pub trait PipelineSink {
+    /// The command (index into the pipelined slice) that `response` — or
+    /// its start, up to a literal — answers, if the sink can tell (by UID).
+    fn owner(&mut self, _response: &[u8]) -> Option<usize> {
+        None
+    }
+    /// The next bytes of a streamed literal of command number `command`.
+    fn chunk(&mut self, command: usize, bytes: &[u8]);
+}
+
+/// Sends a response's literal chunks to the command being answered.
+struct Routed<'a> {
+    sink: &'a mut dyn PipelineSink,
+    /// The command assumed when the sink cannot tell.
+    index: usize,
+}
+
+impl LiteralSink for Routed<'_> {
+    fn begin(&mut self, head: &[u8]) {
+        if let Some(i) = self.sink.owner(head) {
+            self.index = i;
+        }
+    }
+    fn chunk(&mut self, _literal: usize, bytes: &[u8]) {
+        self.sink.chunk(self.index, bytes);
+    }
 }
 
 /// A sink that drops what it is given (the bytes are still counted and checked).
@@ -442,6 +476,7 @@ impl Session {
         out.skeleton.extend_from_slice(&line[close..]);
         out.wire_len += line.len() as u64;
         traced.extend_from_slice(line);
+        sink.begin(traced);
         self.conn.trace.record(Dir::Server, traced);
         traced.clear();
         let index = out.literals.len();
@@ -583,6 +618,119 @@ impl Session {
                 return Ok(StreamedReply { reply, streamed });
             }
         }
+    }
+
+    /// Runs `cmds` pipelined: up to `window` commands are in flight at once,
+    /// so the server never waits for a round trip. Each must be plain text
+    /// (no literals). Untagged responses belong to the oldest command in
+    /// flight (servers answer FETCH and SEARCH in order); large literals go
+    /// to `sink` with the index of their command. Returns the replies in
+    /// command order; on a fault, the replies completed before it and the
+    /// fault (the command in flight at that moment is the next index).
+    pub async fn run_pipelined(
+        &mut self,
+        cmds: &[Command],
+        window: usize,
+        stream_over: u64,
+        sink: &mut dyn PipelineSink,
+    ) -> Result<Vec<StreamedReply>, (Vec<StreamedReply>, SessionFault)> {
+        for c in cmds {
+            if let Err(r) = readonly::check(&c.checked_text()) {
+                return Err((Vec::new(), SessionFault::Refused(r)));
+            }
+        }
+        struct InFlight {
+            /// Index into `cmds`.
+            index: usize,
+            tag: String,
+            label: String,
+            untagged: Vec<RawResponse>,
+            streamed: Vec<(usize, Vec<StreamedLiteral>)>,
+            started: Instant,
+        }
+        // Completed replies by command index; returned in order.
+        let mut slots: Vec<Option<StreamedReply>> = vec![None; cmds.len()];
+        let mut completed = 0;
+        let mut flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
+        let mut next = 0;
+        let window = window.max(1);
+        let in_order = |slots: &mut Vec<Option<StreamedReply>>| -> Vec<StreamedReply> {
+            slots.iter_mut().map_while(Option::take).collect()
+        };
+        while completed < cmds.len() {
+            // Keep the window full: one write for all the commands that fit.
+            let mut batch = Vec::new();
+            let mut traced = Vec::new();
+            while next < cmds.len() && flight.len() < window {
+                let tag = self.take_tag();
+                let label = cmds[next].traced_text();
+                let text = cmds[next].checked_text();
+                batch.extend_from_slice(format!("{tag} {text}\r\n").as_bytes());
+                traced.extend_from_slice(format!("{tag} {label}\r\n").as_bytes());
+                flight.push_back(InFlight {
+                    index: next,
+                    tag,
+                    label,
+                    untagged: Vec::new(),
+                    streamed: Vec::new(),
+                    started: Instant::now(),
+                });
+                next += 1;
+            }
+            if !batch.is_empty() {
+                if let Err(e) = self.conn.write(&batch, Some(&traced)).await {
+                    return Err((in_order(&mut slots), e.into()));
+                }
+            }
+            let index = flight.front().map_or(next, |f| f.index);
+            let mut routed = Routed { sink, index };
+            let s = match self.read_response_streaming(stream_over, &mut routed).await {
+                Ok(s) => s,
+                Err(e) => return Err((in_order(&mut slots), e)),
+            };
+            let raw = RawResponse(s.skeleton);
+            let position = flight.iter().position(|f| {
+                raw.0.len() > f.tag.len()
+                    && raw.0[..f.tag.len()].eq_ignore_ascii_case(f.tag.as_bytes())
+                    && raw.0[f.tag.len()] == b' '
+            });
+            // Tagged: by tag. Untagged: as the sink says (by UID), else the
+            // oldest command in flight.
+            let owner = position
+                .or_else(|| {
+                    let i = routed.sink.owner(&raw.0)?;
+                    flight.iter().position(|f| f.index == i)
+                })
+                .unwrap_or(0);
+            let Some(f) = flight.get_mut(owner) else {
+                continue;
+            };
+            let (tag, label) = (f.tag.clone(), f.label.clone());
+            self.check_grammar_mapped(&label, &raw, &s.literals);
+            if !s.literals.is_empty() {
+                f.streamed.push((f.untagged.len(), s.literals));
+            }
+            let started = f.started;
+            let mut untagged = std::mem::take(&mut f.untagged);
+            match self.finish_if_tagged(&tag, &label, &raw, &mut untagged, started) {
+                Ok(Some(reply)) => {
+                    if let Some(f) = flight.remove(owner) {
+                        slots[f.index] = Some(StreamedReply {
+                            reply,
+                            streamed: f.streamed,
+                        });
+                        completed += 1;
+                    }
+                }
+                Ok(None) => {
+                    if let Some(f) = flight.get_mut(owner) {
+                        f.untagged = untagged;
+                    }
+                }
+                Err(e) => return Err((in_order(&mut slots), e)),
+            }
+        }
+        Ok(in_order(&mut slots))
     }
 
     /// Runs a SASL exchange: `AUTHENTICATE <mech> [initial]`, then answers

@@ -11,7 +11,7 @@ use crate::findings::Finding;
 use crate::grammar::{self, DateTime, MsgAtt, Response, Untagged};
 use crate::mailboxes::{ExamineOutcome, Tree};
 use crate::reconnect::Reconnecting;
-use crate::session::{Command, LiteralSink, Reply};
+use crate::session::{Command, PipelineSink, Reply, StreamedReply};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -137,7 +137,7 @@ pub struct Sweep {
 
 /// Checks a message body as it streams by: length, header block, line
 /// lengths, bare LF, and keeps the start for excerpts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct BodyChecker {
     pub bytes: u64,
     /// Offset of the blank line ending the header block, once seen.
@@ -201,11 +201,29 @@ impl BodyChecker {
     }
 }
 
-impl LiteralSink for BodyChecker {
-    fn chunk(&mut self, _index: usize, bytes: &[u8]) {
-        self.feed(bytes);
+/// One checker per pipelined command, and the UID each command fetches,
+/// to tell which command an interleaved response answers.
+#[derive(Default)]
+struct Bodies {
+    uids: Vec<u32>,
+    checkers: Vec<BodyChecker>,
+}
+
+impl PipelineSink for Bodies {
+    fn owner(&mut self, response: &[u8]) -> Option<usize> {
+        let uid = loose_number(response, b"(UID ").or_else(|| loose_number(response, b" UID "))?;
+        self.uids.iter().position(|&u| u64::from(u) == uid)
+    }
+    fn chunk(&mut self, command: usize, bytes: &[u8]) {
+        if let Some(c) = self.checkers.get_mut(command) {
+            c.feed(bytes);
+        }
     }
 }
+
+/// Commands in flight at once: enough to hide the round trip, few enough
+/// that a fault loses little.
+const PIPELINE_WINDOW: usize = 16;
 
 /// Seconds since the epoch of an INTERNALDATE (days-from-civil).
 pub fn unix_seconds(d: &DateTime) -> i64 {
@@ -437,31 +455,63 @@ pub async fn sweep(
                 .with_remedy("the folder's index disagrees with itself: repair it on the server (doveadm force-resync, reconstruct)"),
             );
         }
-        // Metadata in chunks.
+        // Metadata in chunks, pipelined.
         let mut all: Vec<Meta> = Vec::with_capacity(uids.len());
         let tm = Instant::now();
-        for set in chunks(&uids, opts.chunk) {
-            let cmd = Command::new(&format!(
-                "UID FETCH {set} (UID RFC822.SIZE INTERNALDATE FLAGS)"
-            ));
-            match w.run(cmd, rec).await {
-                Some(Ok(r)) if r.is_ok() => {
-                    out.fetch_responses += r.untagged.len() as u64;
-                    all.extend(metas(&r, &gopts));
+        let sets = chunks(&uids, opts.chunk);
+        let cmds: Vec<Command> = sets
+            .iter()
+            .map(|set| {
+                Command::new(&format!(
+                    "UID FETCH {set} (UID RFC822.SIZE INTERNALDATE FLAGS)"
+                ))
+            })
+            .collect();
+        let mut start = 0;
+        while start < cmds.len() {
+            let Some((done, fault)) = w
+                .run_pipelined(
+                    &cmds[start..],
+                    PIPELINE_WINDOW,
+                    u64::MAX,
+                    &mut Bodies::default(),
+                    rec,
+                )
+                .await
+            else {
+                break;
+            };
+            for (i, r) in done.iter().enumerate() {
+                let set = &sets[start + i];
+                if r.reply.is_ok() {
+                    out.fetch_responses += r.reply.untagged.len() as u64;
+                    all.extend(metas(&r.reply, &gopts));
+                } else {
+                    rec.add(
+                        Finding::fail("messages.fetch-failed", format!("UID FETCH {set} refused: {}", r.reply.text))
+                            .with_subject(name.clone())
+                            .with_evidence(r.reply.tagged.0.clone())
+                            .with_predicts("the migration stops on this folder with the server's NO to FetchCommand"),
+                    );
                 }
-                Some(Ok(r)) => rec.add(
-                    Finding::fail("messages.fetch-failed", format!("UID FETCH {set} refused: {}", r.text))
-                        .with_subject(name.clone())
-                        .with_evidence(r.tagged.0.clone())
-                        .with_predicts("the migration stops on this folder with the server's NO to FetchCommand"),
-                ),
-                Some(Err(e)) => rec.add(
-                    Finding::fail("messages.fetch-fault", format!("UID FETCH {set}: {e}"))
-                        .with_subject(name.clone())
-                        .with_evidence(e.evidence())
-                        .with_predicts("a transient failure; enough of them end the job with \"encountered too many transient failures\""),
-                ),
+            }
+            let failed = start + done.len();
+            match fault {
                 None => break,
+                Some(e) => {
+                    if let Some(set) = sets.get(failed) {
+                        rec.add(
+                            Finding::fail("messages.fetch-fault", format!("UID FETCH {set}: {e}"))
+                                .with_subject(name.clone())
+                                .with_evidence(e.evidence())
+                                .with_predicts("a transient failure; enough of them end the job with \"encountered too many transient failures\""),
+                        );
+                    }
+                    if w.gave_up {
+                        break;
+                    }
+                    start = failed + 1;
+                }
             }
         }
         meta_time += tm.elapsed();
@@ -496,15 +546,50 @@ pub async fn sweep(
             sample(&all, opts.sample, uidvalidity)
         };
         let tb = Instant::now();
-        for m in probes {
-            if w.gave_up {
+        let cmds: Vec<Command> = probes
+            .iter()
+            .map(|m| {
+                Command::new(&format!(
+                    "UID FETCH {} (INTERNALDATE UID BODY.PEEK[])",
+                    m.uid
+                ))
+            })
+            .collect();
+        let mut start = 0;
+        while start < cmds.len() && !w.gave_up {
+            let mut bodies = Bodies {
+                uids: probes[start..].iter().map(|m| m.uid).collect(),
+                checkers: vec![BodyChecker::default(); cmds.len() - start],
+            };
+            let Some((done, fault)) = w
+                .run_pipelined(
+                    &cmds[start..],
+                    PIPELINE_WINDOW,
+                    opts.stream_over,
+                    &mut bodies,
+                    rec,
+                )
+                .await
+            else {
                 break;
+            };
+            let finished = done.len();
+            for (i, (reply, checker)) in done.into_iter().zip(bodies.checkers.drain(..)).enumerate()
+            {
+                body_findings_of(&name, probes[start + i], reply, checker, &mut out, rec);
+                fs.probed += 1;
             }
-            body_probe(w, &name, m, opts, &mut out, rec).await;
-            fs.probed += 1;
-            if fs.probed % 50 == 0 {
-                progress.status(tally(&out, &fs, body_rate(out.body_bytes, &tb)));
+            progress.status(tally(&out, &fs, body_rate(out.body_bytes, &tb)));
+            let Some(e) = fault else { break };
+            if let Some(m) = probes.get(start + finished) {
+                rec.add(
+                    Finding::fail("messages.fetch-fault", format!("UID FETCH {} (INTERNALDATE UID BODY.PEEK[]): {e}", m.uid))
+                        .with_subject(format!("{name} UID {}", m.uid))
+                        .with_evidence(e.evidence())
+                        .with_predicts("a transient failure on this message; enough of them end the job with \"encountered too many transient failures\""),
+                );
             }
+            start += finished + 1;
         }
         body_time += tb.elapsed();
         fs.duration_ms = t.elapsed().as_millis() as u64;
@@ -567,38 +652,17 @@ fn rate(amount: f64, d: Duration) -> f64 {
     }
 }
 
-/// `UID FETCH n (INTERNALDATE UID BODY.PEEK[])` on one message, its body
-/// checked as it streams.
-async fn body_probe(
-    w: &mut Reconnecting<'_>,
+/// Judges one message fetched with `UID FETCH n (INTERNALDATE UID
+/// BODY.PEEK[])`: `checker` saw its body if it was streamed.
+fn body_findings_of(
     folder: &str,
     m: Meta,
-    opts: &SweepOptions,
+    reply: StreamedReply,
+    mut checker: BodyChecker,
     out: &mut Sweep,
     rec: &mut Recorder,
 ) {
-    let mut checker = BodyChecker::default();
-    let cmd = Command::new(&format!(
-        "UID FETCH {} (INTERNALDATE UID BODY.PEEK[])",
-        m.uid
-    ));
     let subject = format!("{folder} UID {}", m.uid);
-    let reply = match w
-        .run_streaming(cmd, opts.stream_over, &mut checker, rec)
-        .await
-    {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => {
-            rec.add(
-                Finding::fail("messages.fetch-fault", format!("UID FETCH {} (INTERNALDATE UID BODY.PEEK[]): {e}", m.uid))
-                    .with_subject(subject)
-                    .with_evidence(e.evidence())
-                    .with_predicts("a transient failure on this message; enough of them end the job with \"encountered too many transient failures\""),
-            );
-            return;
-        }
-        None => return,
-    };
     out.body_probes += 1;
     if !reply.reply.is_ok() {
         rec.add(
