@@ -162,35 +162,51 @@ impl BodyChecker {
             let take = (HEAD_KEPT - self.head.len()).min(bytes.len());
             self.head.extend_from_slice(&bytes[..take]);
         }
-        for &b in bytes {
-            let at = self.bytes;
-            self.bytes += 1;
-            if b == b'\n' {
-                if self.last[2] != b'\r' {
-                    self.bare_lf += 1;
-                    self.first_bare_lf.get_or_insert(at);
-                }
-                // "\r\n\r\n" (or a message starting "\r\n"): end of the header block.
-                if self.header_end.is_none()
-                    && self.last[2] == b'\r'
-                    && ((self.last[0] == b'\r' && self.last[1] == b'\n') || at == 1)
-                {
-                    self.header_end = Some(at + 1);
-                }
-                let len = self
-                    .line_len
-                    .saturating_sub(u64::from(self.last[2] == b'\r'));
-                if len > self.longest_line {
-                    self.longest_line = len;
-                    self.longest_at = self.line_start;
-                }
-                self.line_len = 0;
-                self.line_start = at + 1;
+        let base = self.bytes;
+        // The byte at `i` of this chunk, reaching back into the previous
+        // chunks' last three bytes for negative `i`.
+        let last = self.last;
+        let byte_at = |i: isize| -> u8 {
+            if i >= 0 {
+                bytes[i as usize]
             } else {
-                self.line_len += 1;
+                last[(3 + i).max(0) as usize]
             }
-            self.last = [self.last[1], self.last[2], b];
+        };
+        let mut line_begin = 0usize;
+        // Only line ends need looking at: memchr finds them a vector at a time.
+        for lf in memchr::memchr_iter(b'\n', bytes) {
+            let at = base + lf as u64;
+            let i = lf as isize;
+            let cr = byte_at(i - 1) == b'\r' && (lf > 0 || base > 0);
+            if !cr {
+                self.bare_lf += 1;
+                self.first_bare_lf.get_or_insert(at);
+            }
+            // "\r\n\r\n" (or a message starting "\r\n"): end of the header block.
+            if self.header_end.is_none()
+                && cr
+                && ((byte_at(i - 3) == b'\r' && byte_at(i - 2) == b'\n' && at >= 3) || at == 1)
+            {
+                self.header_end = Some(at + 1);
+            }
+            let len = self.line_len + (lf - line_begin) as u64 - u64::from(cr);
+            if len > self.longest_line {
+                self.longest_line = len;
+                self.longest_at = self.line_start;
+            }
+            self.line_len = 0;
+            self.line_start = at + 1;
+            line_begin = lf + 1;
         }
+        self.line_len += (bytes.len() - line_begin) as u64;
+        self.bytes += bytes.len() as u64;
+        let n = bytes.len();
+        self.last = [
+            byte_at(n as isize - 3),
+            byte_at(n as isize - 2),
+            byte_at(n as isize - 1),
+        ];
     }
 
     fn finish(&mut self) {
@@ -966,6 +982,47 @@ mod tests {
         long.finish();
         assert_eq!(long.longest_line, 12_000);
         assert_eq!(long.longest_at, 8);
+    }
+
+    #[test]
+    fn body_checker_is_the_same_whatever_the_chunks() {
+        let msg: &[u8] = b"\r\nA: b\nC: d\r\n\r\nline one\r\nbare\nlast line without end";
+        let mut whole = BodyChecker::default();
+        whole.feed(msg);
+        whole.finish();
+        for size in 1..msg.len() {
+            let mut c = BodyChecker::default();
+            for piece in msg.chunks(size) {
+                c.feed(piece);
+            }
+            c.finish();
+            assert_eq!(
+                (
+                    c.bytes,
+                    c.header_end,
+                    c.longest_line,
+                    c.longest_at,
+                    c.bare_lf,
+                    c.first_bare_lf
+                ),
+                (
+                    whole.bytes,
+                    whole.header_end,
+                    whole.longest_line,
+                    whole.longest_at,
+                    whole.bare_lf,
+                    whole.first_bare_lf
+                ),
+                "chunks of {size}"
+            );
+        }
+        assert_eq!(
+            whole.header_end,
+            Some(2),
+            "a message starting with CRLF has an empty header block"
+        );
+        assert_eq!(whole.bare_lf, 2);
+        assert_eq!(whole.longest_line, 21);
     }
 
     #[test]
