@@ -70,8 +70,9 @@ login="--host localhost --port $IMAPS_PORT --tls implicit --ca-file $CA_FILE --u
 meta_rows=()
 full_rows=()
 if [ -z "$ONLY_PEERS" ]; then
-    meta_rows+=("imapprobe check|$probe check $login --chunk $CHUNK --quiet --format json")
-    full_rows+=("imapprobe check --full|$probe check $login --chunk $CHUNK --full --quiet --format json")
+    # --no-probes: the compliance probes are not among the peers' commands.
+    meta_rows+=("imapprobe check|$probe check $login --chunk $CHUNK --no-probes --quiet --format json")
+    full_rows+=("imapprobe check --full|$probe check $login --chunk $CHUNK --full --no-probes --quiet --format json")
 fi
 meta_rows+=("python3 imaplib|python3 bench/imaplib_check.py --chunk $CHUNK"
     "raw stream (floor)|python3 bench/raw_stream.py --chunk $CHUNK")

@@ -356,38 +356,67 @@ async fn status_all(w: &mut Reconnecting<'_>, tree: &mut Tree, rec: &mut Recorde
         "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)"
     };
     let opts = grammar::Options::default();
-    for i in 0..tree.folders.len() {
-        if tree.folders[i].excluded || !tree.folders[i].is_selectable() {
-            continue;
-        }
-        let raw = tree.folders[i].raw.clone();
-        let cmd = Command::new("STATUS")
-            .string(&raw)
-            .raw(&format!(" {items}"));
-        match w.run(cmd, rec).await {
-            Some(Ok(reply)) if reply.is_ok() => {
-                let mut st = FolderStatus::default();
-                for u in untagged_of(&reply, &opts) {
-                    if let Untagged::StatusData { items, .. } = u {
-                        for (k, v) in items {
-                            match k.to_ascii_uppercase().as_slice() {
-                                b"MESSAGES" => st.messages = Some(v),
-                                b"UNSEEN" => st.unseen = Some(v),
-                                b"UIDNEXT" => st.uidnext = Some(v),
-                                b"UIDVALIDITY" => st.uidvalidity = Some(v),
-                                b"SIZE" => st.size = Some(v),
-                                _ => {}
-                            }
+    // Pipelined: STATUS answers name their folder, so the order they come
+    // back in does not matter.
+    let wanted: Vec<usize> = (0..tree.folders.len())
+        .filter(|&i| !tree.folders[i].excluded && tree.folders[i].is_selectable())
+        .collect();
+    let by_raw: HashMap<Vec<u8>, usize> = wanted
+        .iter()
+        .map(|&i| (tree.folders[i].raw.clone(), i))
+        .collect();
+    let cmds: Vec<Command> = wanted
+        .iter()
+        .map(|&i| {
+            Command::new("STATUS")
+                .string(&tree.folders[i].raw)
+                .raw(&format!(" {items}"))
+        })
+        .collect();
+    let mut start = 0;
+    while start < cmds.len() {
+        let Some((done, fault)) = w
+            .run_pipelined(&cmds[start..], 64, u64::MAX, &mut NoLiterals, rec)
+            .await
+        else {
+            return;
+        };
+        // A folder STATUS refuses will show again, better worded, in EXAMINE.
+        for r in done.iter().filter(|r| r.reply.is_ok()) {
+            for u in untagged_of(&r.reply, &opts) {
+                if let Untagged::StatusData { mailbox, items } = u {
+                    let Some(&i) = by_raw.get(mailbox.as_bytes()) else {
+                        continue;
+                    };
+                    let st = tree.folders[i]
+                        .status
+                        .get_or_insert_with(FolderStatus::default);
+                    for (k, v) in items {
+                        match k.to_ascii_uppercase().as_slice() {
+                            b"MESSAGES" => st.messages = Some(v),
+                            b"UNSEEN" => st.unseen = Some(v),
+                            b"UIDNEXT" => st.uidnext = Some(v),
+                            b"UIDVALIDITY" => st.uidvalidity = Some(v),
+                            b"SIZE" => st.size = Some(v),
+                            _ => {}
                         }
                     }
                 }
-                tree.folders[i].status = Some(st);
             }
-            // A folder STATUS refuses will show again, better worded, in EXAMINE.
-            Some(_) => {}
-            None => return,
+        }
+        match fault {
+            None => break,
+            Some(_) if w.gave_up => return,
+            Some(_) => start += done.len() + 1,
         }
     }
+}
+
+/// No literals are expected in STATUS answers; any that come are dropped.
+struct NoLiterals;
+
+impl crate::session::PipelineSink for NoLiterals {
+    fn chunk(&mut self, _command: usize, _bytes: &[u8]) {}
 }
 
 /// EXAMINE of every selectable, selected folder.
