@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::run::{imapprobe, Outcome};
+use common::run::{against_scripted, Outcome};
 use common::scripted::{Mode, ScriptedServer};
 
 /// Login, the folder walk of one folder INBOX holding `n` messages, and
@@ -51,31 +51,9 @@ const LOGOUT: &str = "
 const MSG: &str = "A: b\\r\\n\\r\\nhi\\r\\n";
 
 fn check(server: &ScriptedServer) -> Outcome {
-    let port = server.port.to_string();
-    imapprobe(
-        &[
-            "check",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-            "--allow-plaintext-auth",
-            "--user",
-            "alice",
-            "--password-env",
-            "PW",
-            "--timeout",
-            "3s",
-            "--format",
-            "json",
-            "--quiet",
-            // The compliance probes have their own scripted tests.
-            "--no-probes",
-        ],
-        &[("PW", "pw")],
-    )
+    // The compliance probes have their own scripted tests.
+    let extra = ["--timeout", "3s", "--quiet", "--no-probes"];
+    against_scripted(&["check"], server.port, &extra)
 }
 
 fn with_id(out: &Outcome, id: &str) -> Vec<serde_json::Value> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run::{imapprobe, Outcome};
+use common::run::{against_scripted, Outcome};
 use common::scripted::ScriptedServer;
 use std::time::Duration;
 
@@ -21,28 +21,7 @@ const LOGOUT: &str = "
 ";
 
 fn folders(server: &ScriptedServer, extra: &[&str]) -> Outcome {
-    let port = server.port.to_string();
-    let mut args = vec![
-        "folders",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--tls",
-        "none",
-        "--allow-plaintext-auth",
-        "--user",
-        "alice",
-        "--password-env",
-        "PW",
-        "--timeout",
-        "5s",
-    ];
-    if !extra.contains(&"--format") {
-        args.extend_from_slice(&["--format", "json"]);
-    }
-    args.extend_from_slice(extra);
-    imapprobe(&args, &[("PW", "pw")])
+    against_scripted(&["folders"], server.port, extra)
 }
 
 /// The findings with this id.

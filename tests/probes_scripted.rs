@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::run::{imapprobe, Outcome};
+use common::run::{against_scripted, Outcome};
 use common::scripted::{Mode, ScriptedServer};
 
 /// The greeting and the login; capabilities after the login are `caps`
@@ -46,30 +46,10 @@ fn examine(n: u32) -> String {
 /// Runs probe `id` alone against `scripts` (one per connection).
 fn run(id: &str, scripts: Vec<String>) -> (Outcome, ScriptedServer) {
     let server = ScriptedServer::start(Mode::Plain, scripts.iter().map(String::as_str).collect());
-    let port = server.port.to_string();
-    let out = imapprobe(
-        &[
-            "probes",
-            "run",
-            "--probe",
-            id,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-            "--allow-plaintext-auth",
-            "--user",
-            "alice",
-            "--password-env",
-            "PW",
-            "--timeout",
-            "3s",
-            "--format",
-            "json",
-        ],
-        &[("PW", "pw")],
+    let out = against_scripted(
+        &["probes", "run", "--probe", id],
+        server.port,
+        &["--timeout", "3s"],
     );
     (out, server)
 }

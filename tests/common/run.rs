@@ -120,3 +120,32 @@ pub fn against_dovecot(d: &super::dovecot::Dovecot, command: &str, extra: &[&str
     args.extend_from_slice(extra);
     imapprobe(&args, &[("PW", super::dovecot::ALICE_PASSWORD)])
 }
+
+/// Runs `imapprobe COMMAND…` (e.g. `["folders"]`, `["probes", "run"]`)
+/// against a scripted server on `port` in plaintext as alice with password
+/// `pw` (the scripts' LOGIN line), JSON unless `extra` names a format.
+pub fn against_scripted(command: &[&str], port: u16, extra: &[&str]) -> Outcome {
+    let port = port.to_string();
+    let mut args: Vec<&str> = command.to_vec();
+    args.extend_from_slice(&[
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--tls",
+        "none",
+        "--allow-plaintext-auth",
+        "--user",
+        "alice",
+        "--password-env",
+        "PW",
+    ]);
+    if !extra.contains(&"--timeout") {
+        args.extend_from_slice(&["--timeout", "5s"]);
+    }
+    if !extra.contains(&"--format") {
+        args.extend_from_slice(&["--format", "json"]);
+    }
+    args.extend_from_slice(extra);
+    imapprobe(&args, &[("PW", "pw")])
+}
