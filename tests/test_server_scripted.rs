@@ -10,6 +10,17 @@ use std::time::Duration;
 
 const PASSWORD: &str = "s3cr\"et pw";
 
+/// A plaintext login as alice, the password from $PW, credentials allowed.
+const PLAINTEXT_LOGIN: &[&str] = &[
+    "--tls",
+    "none",
+    "--allow-plaintext-auth",
+    "--user",
+    "alice",
+    "--password-env",
+    "PW",
+];
+
 /// The end every script has: our LOGOUT, answered properly.
 const LOGOUT: &str = "
     C: $tag LOGOUT
@@ -204,21 +215,7 @@ fn login_no_reports_the_servers_text_and_code() {
     );
     let server = ScriptedServer::start_plain(&script);
     let port = server.port.to_string();
-    let out = imapprobe(
-        &args(
-            &port,
-            &[
-                "--tls",
-                "none",
-                "--allow-plaintext-auth",
-                "--user",
-                "alice",
-                "--password-env",
-                "PW",
-            ],
-        ),
-        &[("PW", PASSWORD)],
-    );
+    let out = imapprobe(&args(&port, PLAINTEXT_LOGIN), &[("PW", PASSWORD)]);
     assert_eq!(out.code, 2, "{out:?}");
     let f = out.finding("auth.login");
     assert_eq!(f["status"], "fail");
@@ -267,21 +264,7 @@ fn logindisabled_is_honoured() {
         "S: * OK [CAPABILITY IMAP4rev1 LOGINDISABLED] ready\n{LOGOUT}"
     ));
     let port = server.port.to_string();
-    let out = imapprobe(
-        &args(
-            &port,
-            &[
-                "--tls",
-                "none",
-                "--allow-plaintext-auth",
-                "--user",
-                "alice",
-                "--password-env",
-                "PW",
-            ],
-        ),
-        &[("PW", PASSWORD)],
-    );
+    let out = imapprobe(&args(&port, PLAINTEXT_LOGIN), &[("PW", PASSWORD)]);
     assert_eq!(out.code, 2, "{out:?}");
     let f = out.finding("auth.mechanism");
     assert!(f["message"].as_str().unwrap().contains("LOGINDISABLED"));
