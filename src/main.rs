@@ -13,7 +13,17 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 3 } else { 0 });
+            if !e.use_stderr() {
+                return ExitCode::from(0);
+            }
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            unknown_for_nagios(first);
+            return ExitCode::from(3);
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -127,10 +137,31 @@ fn excludes_then_finish(
     finish(report, out, cfg)
 }
 
-/// Exit 3 with the reason on stderr.
+/// Exit 3 with the reason on stderr — and, for a monitor that asked for
+/// `--format nagios`, an UNKNOWN status line on stdout, as the plugin
+/// guidelines want.
 fn could_not_run(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("imapprobe: {e}");
+    unknown_for_nagios(&e.to_string());
     ExitCode::from(3)
+}
+
+/// The UNKNOWN line, when Nagios output was asked for.
+fn unknown_for_nagios(reason: &str) {
+    if wants_nagios() {
+        // '|' would start perfdata.
+        let reason = reason.lines().next().unwrap_or("").replace('|', "/");
+        print_quietly(&format!("IMAP UNKNOWN - {reason}\n"));
+    }
+}
+
+/// Whether the command line asks for Nagios output (read raw, because the
+/// arguments may not have parsed).
+fn wants_nagios() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "nagios")
+        || args.iter().any(|a| a == "--format=nagios")
 }
 
 /// Prints the report with every secret of the run redacted, and maps the

@@ -104,3 +104,49 @@ fn help_lists_the_exit_codes() {
         .stdout
         .contains("Exit codes: 0 pass, 1 warnings only, 2 failures, 3 could not run."));
 }
+
+#[test]
+fn a_monitor_gets_an_unknown_line_when_the_run_cannot_start() {
+    // A bad flag value, and a missing secret: both exit 3 with one
+    // "IMAP UNKNOWN - …" status line on stdout, as the plugin guidelines want.
+    let bad = imapprobe(
+        &[
+            "test-server",
+            "--host",
+            "h",
+            "--timeout",
+            "soon",
+            "--format",
+            "nagios",
+        ],
+        &[],
+    );
+    assert_eq!(bad.code, 3, "{bad:?}");
+    assert_eq!(bad.stdout.lines().count(), 1, "{bad:?}");
+    assert!(
+        bad.stdout
+            .starts_with("IMAP UNKNOWN - invalid value 'soon'"),
+        "{bad:?}"
+    );
+    let missing = imapprobe(
+        &[
+            "test-server",
+            "--host",
+            "h",
+            "--user",
+            "a",
+            "--password-env",
+            "IMAPPROBE_UNSET_VAR",
+            "--format=nagios",
+        ],
+        &[],
+    );
+    assert_eq!(missing.code, 3, "{missing:?}");
+    assert_eq!(
+        missing.stdout,
+        "IMAP UNKNOWN - environment variable IMAPPROBE_UNSET_VAR is not set\n"
+    );
+    // Without Nagios output, stdout stays empty.
+    let plain = imapprobe(&["test-server", "--host", "h", "--timeout", "soon"], &[]);
+    assert!(plain.stdout.is_empty(), "{plain:?}");
+}
