@@ -376,7 +376,13 @@ async fn status_all(w: &mut Reconnecting<'_>, tree: &mut Tree, rec: &mut Recorde
     let mut start = 0;
     while start < cmds.len() {
         let Some((done, fault)) = w
-            .run_pipelined(&cmds[start..], 64, u64::MAX, &mut NoLiterals, rec)
+            .run_pipelined(
+                &cmds[start..],
+                64,
+                u64::MAX,
+                &mut crate::session::Discard,
+                rec,
+            )
             .await
         else {
             return;
@@ -410,13 +416,6 @@ async fn status_all(w: &mut Reconnecting<'_>, tree: &mut Tree, rec: &mut Recorde
             Some(_) => start += done.len() + 1,
         }
     }
-}
-
-/// No literals are expected in STATUS answers; any that come are dropped.
-struct NoLiterals;
-
-impl crate::session::PipelineSink for NoLiterals {
-    fn chunk(&mut self, _command: usize, _bytes: &[u8]) {}
 }
 
 /// EXAMINE of every selectable, selected folder.

@@ -228,6 +228,10 @@ impl LiteralSink for Discard {
     fn chunk(&mut self, _index: usize, _bytes: &[u8]) {}
 }
 
+impl PipelineSink for Discard {
+    fn chunk(&mut self, _command: usize, _bytes: &[u8]) {}
+}
+
 /// A literal that was streamed instead of kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamedLiteral {
@@ -257,14 +261,19 @@ pub struct Streamed {
 impl Streamed {
     /// The offset on the wire of skeleton offset `at` (for deviations).
     pub fn wire_offset(&self, at: usize) -> u64 {
-        let shift: u64 = self
-            .literals
-            .iter()
-            .filter(|l| l.skeleton_offset < at)
-            .map(|l| (l.announced_len - l.stand_in_len) as u64 + l.size)
-            .sum();
-        at as u64 + shift
+        wire_offset(&self.literals, at)
     }
+}
+
+/// The wire offset of skeleton offset `at`, given the literals streamed out
+/// of the response before it.
+fn wire_offset(literals: &[StreamedLiteral], at: usize) -> u64 {
+    let shift: u64 = literals
+        .iter()
+        .filter(|l| l.skeleton_offset < at)
+        .map(|l| (l.announced_len - l.stand_in_len) as u64 + l.size)
+        .sum();
+    at as u64 + shift
 }
 
 /// What [`Session::run_streaming`] got back.
@@ -528,16 +537,7 @@ impl Session {
         raw: &RawResponse,
         literals: &[StreamedLiteral],
     ) {
-        let wire = |at: usize| {
-            (!literals.is_empty()).then(|| {
-                let shift: u64 = literals
-                    .iter()
-                    .filter(|l| l.skeleton_offset < at)
-                    .map(|l| (l.announced_len - l.stand_in_len) as u64 + l.size)
-                    .sum();
-                at as u64 + shift
-            })
-        };
+        let wire = |at: usize| (!literals.is_empty()).then(|| wire_offset(literals, at));
         let deviation = match grammar::parse_response(&raw.0, &self.grammar) {
             Ok(_) => None,
             Err(grammar::ParseError::Invalid(d)) => Some(d),
