@@ -186,7 +186,9 @@ fn report_of(
     rec.facts
         .timings_ms
         .insert("total".into(), start.elapsed().as_millis() as u64);
-    rec.facts.peak_rss_kib = crate::connectivity::peak_rss_kib();
+    if cfg.report_peak_rss {
+        rec.facts.peak_rss_kib = crate::connectivity::peak_rss_kib();
+    }
     let subject = Subject {
         target: Some(target_of(cfg)),
         facts: Some(rec.facts),

@@ -54,6 +54,12 @@ pub struct ProbeConfig {
     pub trace: Option<PathBuf>,
     /// Longest server line outside literals.
     pub max_line: usize,
+    /// Addresses shared by many probes of the same host (`batch` resolves
+    /// its one server once a minute, not once per row).
+    pub addresses: Option<std::sync::Arc<crate::transport::AddressCache>>,
+    /// Put this process's peak memory in the report. Off in `batch`, where
+    /// one row's report would show the whole run's, and the summary says it.
+    pub report_peak_rss: bool,
 }
 
 impl ProbeConfig {
@@ -71,6 +77,8 @@ impl ProbeConfig {
             allow_plaintext_auth: false,
             trace: None,
             max_line: crate::framing::Limits::default().max_line,
+            addresses: None,
+            report_peak_rss: true,
         }
     }
 }

@@ -83,6 +83,48 @@ pub async fn resolve(
     }
 }
 
+/// One host's addresses, resolved once and reused for `ttl`, for a run that
+/// opens many connections to the same server (`batch`). Each lookup by the
+/// system resolver reads its configuration files again; a thousand rows
+/// need one answer, refreshed now and then so that a long run follows a
+/// DNS change.
+#[derive(Debug)]
+pub struct AddressCache {
+    ttl: Duration,
+    entry: std::sync::Mutex<Option<(std::time::Instant, Vec<SocketAddr>)>>,
+}
+
+impl AddressCache {
+    pub fn new(ttl: Duration) -> AddressCache {
+        AddressCache {
+            ttl,
+            entry: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The addresses of `host`, and whether they came from the cache. A
+    /// failed lookup is not cached: the next probe asks again.
+    pub async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<(Vec<SocketAddr>, bool), ConnectError> {
+        if let Ok(entry) = self.entry.lock() {
+            if let Some((at, addrs)) = entry.as_ref() {
+                if at.elapsed() < self.ttl && addrs.iter().all(|a| a.port() == port) {
+                    return Ok((addrs.clone(), true));
+                }
+            }
+        }
+        let addrs = resolve(host, port, timeout).await?;
+        if let Ok(mut entry) = self.entry.lock() {
+            *entry = Some((std::time::Instant::now(), addrs.clone()));
+        }
+        Ok((addrs, false))
+    }
+}
+
 /// Connects to the first address that answers, each attempt bounded by
 /// `timeout`. The error is the last attempt's.
 pub async fn connect(

@@ -121,7 +121,11 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
     let started_at = crate::trace::timestamp();
     let start = Instant::now();
     args.refuse_single_user_flags()?;
-    let (cfg, out) = args.check.folders.conn.resolve()?;
+    let (mut cfg, out) = args.check.folders.conn.resolve()?;
+    cfg.addresses = Some(Arc::new(crate::transport::AddressCache::new(
+        std::time::Duration::from_secs(60),
+    )));
+    cfg.report_peak_rss = false;
     let bytes = std::fs::read(&args.csv)
         .map_err(|e| usage(format!("cannot read {}: {e}", args.csv.display())))?;
     let input = input::read(&bytes, args.authz_column.as_deref())
@@ -284,6 +288,7 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         started_at,
         duration: start.elapsed(),
         slowest: args.slowest,
+        peak_rss_kib: crate::connectivity::peak_rss_kib(),
     };
     let summary_line = record::line(&summary.json(), &[]);
     sink.write(&summary_line).map_err(write_failed)?;

@@ -113,6 +113,8 @@ pub struct Summary {
     pub started_at: String,
     pub duration: Duration,
     pub slowest: usize,
+    /// The whole run's peak resident memory (Linux), in KiB.
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl Summary {
@@ -189,6 +191,7 @@ impl Summary {
                 "max_connections": self.max_connections,
                 "started_at": self.started_at,
                 "duration_ms": self.duration.as_millis() as u64,
+                "peak_rss_kib": self.peak_rss_kib,
                 "verdict": verdict,
                 "exit_code": verdict.exit_code(),
                 "counts": self.counts(),
