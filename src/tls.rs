@@ -29,6 +29,67 @@ pub struct VerifyRecord {
     /// for the host name; otherwise rustls' reason.
     pub result: Option<Result<(), String>>,
     pub trust_anchors: usize,
+    /// The chain's facts, when the verifier had them from an earlier
+    /// handshake that presented the same certificates.
+    pub facts: Option<Arc<Vec<CertFacts>>>,
+}
+
+/// How long a chain's verdict is reused for handshakes that present the
+/// very same certificates for the same name.
+const CHAIN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Chains remembered at once (a batch talks to one server; a few spare
+/// for a load balancer whose nodes present different certificates).
+const CHAIN_CACHE_ENTRIES: usize = 8;
+
+/// Verdicts on certificate chains already verified in this run, shared by
+/// the clients [`TlsClient::fork`] makes. A batch of a thousand logins to
+/// one server meets one chain a thousand times; path building and the CA's
+/// signature over the leaf are checked once a minute instead, and the
+/// chain is parsed for its facts once. What is never skipped: each
+/// handshake's own CertificateVerify, the server's proof that it holds the
+/// leaf's private key (rustls checks it through
+/// [`ServerCertVerifier::verify_tls13_signature`], which does not look here).
+#[derive(Debug, Default)]
+struct ChainCache {
+    entries: Mutex<Vec<CachedChain>>,
+}
+
+#[derive(Debug)]
+struct CachedChain {
+    chain: Vec<Vec<u8>>,
+    server_name: String,
+    verdict: Result<(), rustls::Error>,
+    facts: Arc<Vec<CertFacts>>,
+    at: std::time::Instant,
+}
+
+impl ChainCache {
+    fn get(
+        &self,
+        chain: &[Vec<u8>],
+        server_name: &str,
+    ) -> Option<(Result<(), rustls::Error>, Arc<Vec<CertFacts>>)> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .iter()
+            .find(|e| {
+                e.at.elapsed() < CHAIN_CACHE_TTL && e.server_name == server_name && e.chain == chain
+            })
+            .map(|e| (e.verdict.clone(), e.facts.clone()))
+    }
+
+    fn put(&self, entry: CachedChain) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|e| {
+                e.at.elapsed() < CHAIN_CACHE_TTL
+                    && !(e.server_name == entry.server_name && e.chain == entry.chain)
+            });
+            if entries.len() >= CHAIN_CACHE_ENTRIES {
+                entries.remove(0);
+            }
+            entries.push(entry);
+        }
+    }
 }
 
 /// A client configuration and the record its verifier fills in. Built on
@@ -40,6 +101,8 @@ pub struct TlsClient {
     /// file is a usage error before any connection.
     extra_roots: Vec<CertificateDer<'static>>,
     built: std::sync::OnceLock<Built>,
+    /// The chain cache shared by this client's forks.
+    fork_chains: std::sync::OnceLock<Arc<ChainCache>>,
     pub insecure: bool,
 }
 
@@ -49,6 +112,8 @@ struct Built {
     /// Kept so that [`TlsClient::fork`] reuses the roots instead of loading them again.
     inner: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
+    /// Shared with forks; `None` for a single-connection client.
+    chains: Option<Arc<ChainCache>>,
 }
 
 #[derive(Debug)]
@@ -74,6 +139,7 @@ struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     insecure: bool,
     record: Arc<Mutex<VerifyRecord>>,
+    chains: Option<Arc<ChainCache>>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -85,19 +151,46 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = match &self.inner {
-            Some(v) => v
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map(|_| ()),
-            None => Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            )),
+        let chain: Vec<Vec<u8>> = std::iter::once(end_entity)
+            .chain(intermediates.iter())
+            .map(|c| c.as_ref().to_vec())
+            .collect();
+        let name = server_name.to_str();
+        let cached = self.chains.as_ref().and_then(|c| c.get(&chain, &name));
+        let (verdict, facts) = match cached {
+            Some((verdict, facts)) => (verdict, Some(facts)),
+            None => {
+                let verdict = match &self.inner {
+                    Some(v) => v
+                        .verify_server_cert(
+                            end_entity,
+                            intermediates,
+                            server_name,
+                            ocsp_response,
+                            now,
+                        )
+                        .map(|_| ()),
+                    None => Err(rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::UnknownIssuer,
+                    )),
+                };
+                let facts = self.chains.as_ref().map(|cache| {
+                    let facts = Arc::new(chain.iter().filter_map(|c| cert_facts(c)).collect());
+                    cache.put(CachedChain {
+                        chain: chain.clone(),
+                        server_name: name.to_string(),
+                        verdict: verdict.clone(),
+                        facts: Arc::clone(&facts),
+                        at: std::time::Instant::now(),
+                    });
+                    facts
+                });
+                (verdict, facts)
+            }
         };
         if let Ok(mut rec) = self.record.lock() {
-            rec.chain = std::iter::once(end_entity)
-                .chain(intermediates.iter())
-                .map(|c| c.as_ref().to_vec())
-                .collect();
+            rec.chain = chain;
+            rec.facts = facts;
             rec.result = Some(verdict.clone().map_err(|e| describe_rustls_error(&e)));
         }
         match verdict {
@@ -167,6 +260,7 @@ impl TlsClient {
             settings: settings.clone(),
             extra_roots,
             built: std::sync::OnceLock::new(),
+            fork_chains: std::sync::OnceLock::new(),
             insecure: settings.insecure,
         })
     }
@@ -198,12 +292,14 @@ impl TlsClient {
                 inner.clone(),
                 self.settings.insecure,
                 record.clone(),
+                None,
             );
             Built {
                 config: Arc::new(config),
                 record,
                 inner,
                 provider,
+                chains: None,
             }
         })
     }
@@ -211,10 +307,14 @@ impl TlsClient {
     /// A client for one of many concurrent connections (`batch`): the same
     /// settings and roots, loaded once, but its own verification record, so
     /// that handshakes running side by side do not overwrite each other's,
-    /// and no session resumption, so that every connection verifies (and
-    /// reports) the certificate as a migration service's fresh one would.
+    /// and no session resumption, so that every connection makes the full
+    /// handshake a migration service's fresh one would. Forks share one
+    /// [`ChainCache`]: a chain already verified for the same name is not
+    /// verified again within a minute, though every handshake still checks
+    /// the server's signature over it.
     pub fn fork(&self) -> TlsClient {
         let b = self.built();
+        let chains = b.chains.clone().unwrap_or_else(|| self.shared_chains());
         let trust_anchors = b.record.lock().map(|r| r.trust_anchors).unwrap_or(0);
         let record = Arc::new(Mutex::new(VerifyRecord {
             trust_anchors,
@@ -225,12 +325,14 @@ impl TlsClient {
             b.inner.clone(),
             self.settings.insecure,
             record.clone(),
+            Some(chains.clone()),
         );
         config.resumption = rustls::client::Resumption::disabled();
         let forked = TlsClient {
             settings: self.settings.clone(),
             extra_roots: self.extra_roots.clone(),
             built: std::sync::OnceLock::new(),
+            fork_chains: std::sync::OnceLock::new(),
             insecure: self.insecure,
         };
         let _ = forked.built.set(Built {
@@ -238,8 +340,16 @@ impl TlsClient {
             record,
             inner: b.inner.clone(),
             provider: b.provider.clone(),
+            chains: Some(chains),
         });
         forked
+    }
+
+    /// The cache this client's forks share, made on the first fork.
+    fn shared_chains(&self) -> Arc<ChainCache> {
+        self.fork_chains
+            .get_or_init(|| Arc::new(ChainCache::default()))
+            .clone()
     }
 
     /// The rustls client configuration (built on first call).
@@ -252,6 +362,7 @@ impl TlsClient {
         if let Ok(mut r) = self.built().record.lock() {
             r.chain.clear();
             r.result = None;
+            r.facts = None;
         }
     }
 
@@ -270,12 +381,14 @@ fn client_config(
     inner: Option<Arc<WebPkiServerVerifier>>,
     insecure: bool,
     record: Arc<Mutex<VerifyRecord>>,
+    chains: Option<Arc<ChainCache>>,
 ) -> rustls::ClientConfig {
     let verifier = Arc::new(RecordingVerifier {
         inner,
         provider: provider.clone(),
         insecure,
         record,
+        chains,
     });
     rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -432,7 +545,10 @@ pub fn facts_after_handshake(
     host: &str,
     insecure: bool,
 ) -> TlsFacts {
-    let chain: Vec<CertFacts> = record.chain.iter().filter_map(|c| cert_facts(c)).collect();
+    let chain: Vec<CertFacts> = match &record.facts {
+        Some(facts) => facts.as_ref().clone(),
+        None => record.chain.iter().filter_map(|c| cert_facts(c)).collect(),
+    };
     let leaf = chain.first();
     TlsFacts {
         version: conn
@@ -463,6 +579,39 @@ pub fn facts_after_handshake(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_verdict_is_reused_only_for_the_same_chain_and_name() {
+        let cache = ChainCache::default();
+        let chain = vec![b"leaf".to_vec(), b"ca".to_vec()];
+        let entry = |name: &str, at: std::time::Instant| CachedChain {
+            chain: chain.clone(),
+            server_name: name.into(),
+            verdict: Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName,
+            )),
+            facts: Arc::new(Vec::new()),
+            at,
+        };
+        cache.put(entry("mail.example.org", std::time::Instant::now()));
+        let (verdict, _) = cache.get(&chain, "mail.example.org").unwrap();
+        assert!(verdict.is_err());
+        assert!(cache.get(&chain, "other.example.org").is_none());
+        assert!(cache.get(&chain[..1], "mail.example.org").is_none());
+        assert!(cache
+            .get(&[b"leaf2".to_vec()], "mail.example.org")
+            .is_none());
+        // An entry older than the TTL is not used, and is dropped on the next put.
+        if let Some(old) = std::time::Instant::now().checked_sub(CHAIN_CACHE_TTL * 2) {
+            let stale = ChainCache::default();
+            stale.put(entry("mail.example.org", old));
+            assert!(stale.get(&chain, "mail.example.org").is_none());
+        }
+        for i in 0..(CHAIN_CACHE_ENTRIES * 2) {
+            cache.put(entry(&format!("h{i}"), std::time::Instant::now()));
+        }
+        assert_eq!(cache.entries.lock().unwrap().len(), CHAIN_CACHE_ENTRIES);
+    }
 
     fn sans(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -109,6 +109,13 @@ fn assert_rows_right(users: &HashMap<String, Value>, all_text: &str) {
             assert_eq!(login["status"], "pass", "{u}");
             assert!(u["login_ms"].as_u64().is_some(), "{u}");
         }
+        // Every row reports the certificate it was shown, not only the
+        // first: the chain's verdict is reused, its report is not dropped.
+        let tls = &u["report"]["facts"]["tls"];
+        assert_eq!(tls["verification"], "trusted", "{name}: {tls}");
+        assert_eq!(tls["chain"][0]["subject"], "CN=localhost", "{tls}");
+        assert_eq!(tls["host_matches"], true, "{tls}");
+        assert!(tls["days_left"].as_i64().unwrap() > 30, "{tls}");
         assert!(!all_text.contains(&pw), "password of {name} leaked");
     }
 }
@@ -148,6 +155,11 @@ fn login_level_gets_every_row_right() {
         180
     );
     assert_eq!(summary["data"]["failures_by_id"][0]["id"], "auth.login");
+    // The run's memory is in the summary, once, not in every row.
+    assert!(summary["data"]["peak_rss_kib"].as_u64().unwrap() > 1000);
+    assert!(users
+        .values()
+        .all(|u| u["report"]["facts"]["peak_rss_kib"].is_null()));
     assert!(out.stderr.contains("FAILURES BY CHECK"), "{out:?}");
     assert!(out.stderr.contains("SLOWEST LOGINS"), "{out:?}");
     // The last line of the file is the same summary.
@@ -278,4 +290,66 @@ fn a_killed_run_resumed_yields_every_user_once() {
         resumed + torn >= first_run && resumed <= first_run,
         "{summary}"
     );
+}
+
+/// A certificate for another name is caught on every row, not only on the
+/// first one whose verdict the later handshakes reuse; with `--insecure`
+/// every row logs in and still says what is wrong with the certificate.
+#[test]
+fn a_wrong_certificate_fails_every_row() {
+    const N: usize = 24;
+    let d = Dovecot::builder()
+        .users_generated(N)
+        .cert(common::certs::CertKind::WrongHost)
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("UserName,Password\n");
+    for i in 1..=N {
+        let (name, pw) = generated_user(i);
+        csv.push_str(&format!("{name},{pw}\n"));
+    }
+    let csv_path = dir.path().join("users.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let common = ["--format", "json", "--concurrency", "4", "--retries", "0"];
+
+    let out = batch(&d, &csv_path, &common);
+    assert_eq!(out.code, 2, "{out:?}");
+    let users = users_in(&out.stdout);
+    assert_eq!(users.len(), N);
+    for (name, u) in &users {
+        assert_eq!(u["verdict"], "fail", "{name}: {u}");
+        let failures = u["failures"].as_array().unwrap();
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.as_str().unwrap().starts_with("tls.")),
+            "{name}: {u}"
+        );
+        assert!(u["login_ms"].is_null(), "{name} logged in: {u}");
+    }
+
+    let mut insecure = common.to_vec();
+    insecure.push("--insecure");
+    let out = batch(&d, &csv_path, &insecure);
+    assert_eq!(out.code, 2, "{out:?}");
+    let users = users_in(&out.stdout);
+    assert_eq!(users.len(), N);
+    for (name, u) in &users {
+        assert!(u["login_ms"].as_u64().is_some(), "{name}: {u}");
+        assert_eq!(
+            u["failures"],
+            serde_json::json!(["tls.certificate.trust", "tls.certificate.hostname"]),
+            "{name}: {u}"
+        );
+        let tls = &u["report"]["facts"]["tls"];
+        assert_eq!(
+            tls["verification"], "certificate is not valid for this host name",
+            "{tls}"
+        );
+        assert_eq!(tls["host_matches"], false, "{tls}");
+        assert_eq!(
+            tls["chain"][0]["sans"][0], "DNS:mail.example.invalid",
+            "{tls}"
+        );
+    }
 }
