@@ -27,33 +27,57 @@ pub struct Retried {
     pub wait_ms: u64,
 }
 
-/// The `user` record.
-pub fn user(
-    row: &Row,
-    outcome: &Outcome,
+/// The `user` record, serialised straight from the outcome and the report
+/// (no intermediate JSON tree: a thousand-row batch writes megabytes).
+#[derive(Serialize)]
+pub struct User<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    data: UserData<'a>,
+}
+
+#[derive(Serialize)]
+struct UserData<'a> {
+    #[serde(flatten)]
+    outcome: &'a Outcome,
+    /// `"authz": null` when the row has none (the outcome leaves it out).
+    #[serde(
+        rename = "authz",
+        skip_serializing_if = "std::ops::Not::not",
+        serialize_with = "null"
+    )]
+    no_authz: bool,
     level: super::Level,
-    retried: &[Retried],
+    exit_code: u8,
+    retried: &'a [Retried],
     elapsed_ms: u64,
-    report: &Report,
-) -> serde_json::Value {
-    let mut data = serde_json::to_value(outcome).unwrap_or_default();
-    if let Some(map) = data.as_object_mut() {
-        map.insert("level".into(), serde_json::json!(level));
-        map.insert("exit_code".into(), report.exit_code.into());
-        map.insert(
-            "retried".into(),
-            serde_json::to_value(retried).unwrap_or_default(),
-        );
-        map.insert("elapsed_ms".into(), elapsed_ms.into());
-        map.insert(
-            "report".into(),
-            serde_json::to_value(report).unwrap_or_default(),
-        );
-        if row.authz.is_none() {
-            map.insert("authz".into(), serde_json::Value::Null);
-        }
+    report: &'a Report,
+}
+
+fn null<S: serde::Serializer>(_: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_none()
+}
+
+pub fn user<'a>(
+    row: &Row,
+    outcome: &'a Outcome,
+    level: super::Level,
+    retried: &'a [Retried],
+    elapsed_ms: u64,
+    report: &'a Report,
+) -> User<'a> {
+    User {
+        kind: "user",
+        data: UserData {
+            outcome,
+            no_authz: row.authz.is_none(),
+            level,
+            exit_code: report.exit_code,
+            retried,
+            elapsed_ms,
+            report,
+        },
     }
-    serde_json::json!({"type": "user", "data": data})
 }
 
 /// The `row` record of a row not run.
@@ -69,7 +93,7 @@ fn json_escaped(secret: &Secret) -> Option<Secret> {
 }
 
 /// One line of JSON with every form of the secrets replaced.
-pub fn line(value: &serde_json::Value, secrets: &[&Secret]) -> String {
+pub fn line<T: Serialize + ?Sized>(value: &T, secrets: &[&Secret]) -> String {
     let text = serde_json::to_string(value).unwrap_or_default();
     let escaped: Vec<Secret> = secrets.iter().filter_map(|s| json_escaped(s)).collect();
     let mut all: Vec<&Secret> = secrets.to_vec();
