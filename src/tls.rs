@@ -54,11 +54,14 @@ struct ChainCache {
     entries: Mutex<Vec<CachedChain>>,
 }
 
+/// What webpki said of a chain for a name.
+type ChainVerdict = Result<(), rustls::Error>;
+
 #[derive(Debug)]
 struct CachedChain {
     chain: Vec<Vec<u8>>,
     server_name: String,
-    verdict: Result<(), rustls::Error>,
+    verdict: ChainVerdict,
     facts: Arc<Vec<CertFacts>>,
     at: std::time::Instant,
 }
@@ -68,7 +71,7 @@ impl ChainCache {
         &self,
         chain: &[Vec<u8>],
         server_name: &str,
-    ) -> Option<(Result<(), rustls::Error>, Arc<Vec<CertFacts>>)> {
+    ) -> Option<(ChainVerdict, Arc<Vec<CertFacts>>)> {
         let entries = self.entries.lock().ok()?;
         entries
             .iter()

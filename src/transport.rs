@@ -110,6 +110,10 @@ impl AddressCache {
         port: u16,
         timeout: Duration,
     ) -> Result<(Vec<SocketAddr>, bool), ConnectError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok((vec![SocketAddr::new(ip, port)], false));
+        }
         if let Ok(entry) = self.entry.lock() {
             if let Some((at, addrs)) = entry.as_ref() {
                 if at.elapsed() < self.ttl && addrs.iter().all(|a| a.port() == port) {
