@@ -262,3 +262,118 @@ fn connect_level_does_not_log_in() {
     server.assert_no_failures();
     assert!(!String::from_utf8_lossy(&server.received()).contains("LOGIN"));
 }
+
+/// A login the server takes its time over, so that a run can be
+/// interrupted in the middle.
+const SLOW: &str = "
+    S: * OK [CAPABILITY IMAP4rev1] scripted ready
+    C: $tag LOGIN *
+    !sleep 150
+    S: $tag OK [CAPABILITY IMAP4rev1] Logged in
+    C: $tag LOGOUT
+    S: * BYE Logging out
+    S: $tag OK Logout completed.
+";
+
+/// Ctrl-C in the middle of a batch: the users in progress finish, the
+/// summary says how many were never probed and how to resume (exit 3),
+/// and `--resume` then probes exactly those.
+#[test]
+fn an_interrupted_run_finishes_its_users_and_resumes() {
+    const N: usize = 20;
+    let server = ScriptedServer::start(Mode::Plain, vec![SLOW; 2 * N]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv(dir.path(), N);
+    let out_file = dir.path().join("out.jsonl");
+    let out = out_file.to_str().unwrap();
+    let port = server.port.to_string();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_imapprobe"))
+        .args([
+            "batch",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tls",
+            "none",
+            "--allow-plaintext-auth",
+            "--concurrency",
+            "2",
+            "--output",
+            out,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(&out_file)
+        .map(|t| t.matches(r#""type":"user""#).count())
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(3),
+        "{stderr}{stdout}{:?}",
+        done.status
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // The summary table (on stdout) says how to pick up.
+    assert!(
+        stdout.contains(&format!("--resume {out} --output {out}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("users were not probed"), "{stdout}");
+
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let first = users(&text);
+    assert!(first.len() >= 2 && first.len() < N, "{} users", first.len());
+    // Every user that started finished: none was cut off mid-login (the
+    // warning is --tls none's).
+    assert!(
+        first
+            .iter()
+            .all(|u| u["verdict"] == "warn" && u["login_ms"].is_u64()),
+        "{text}"
+    );
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary", "{text}");
+    assert_eq!(summary["data"]["interrupted"], true);
+    assert_eq!(summary["data"]["exit_code"], 3);
+    assert_eq!(
+        summary["data"]["counts"]["interrupted"].as_u64().unwrap() as usize,
+        N - first.len(),
+        "{summary}"
+    );
+
+    let resumed = batch(
+        server.port,
+        &csv,
+        &["--resume", out, "--output", out, "--concurrency", "4"],
+    );
+    assert_eq!(resumed.code, 1, "warnings only: {resumed:?}");
+    let all = users(&std::fs::read_to_string(&out_file).unwrap());
+    let mut lines: Vec<u64> = all.iter().map(|u| u["line"].as_u64().unwrap()).collect();
+    lines.dedup();
+    assert_eq!(
+        lines,
+        (2..=N as u64 + 1).collect::<Vec<_>>(),
+        "each user once"
+    );
+    server.assert_no_failures();
+}

@@ -43,6 +43,8 @@ struct Shared {
     backoff: Duration,
     /// `--trace FILE`: each attempt's conversation, appended whole.
     trace: Option<Mutex<std::fs::File>>,
+    /// Rows taken off the queue by an interrupt, never to be probed.
+    interrupted: Mutex<Vec<Row>>,
 }
 
 /// One row's result, sent from a worker to the writer.
@@ -204,6 +206,7 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         retries: args.retries,
         backoff: args.retry_backoff,
         trace,
+        interrupted: Mutex::new(Vec::new()),
     });
     let bar = progress_bar(to_run as u64, quiet);
     if out.format == Format::Csv {
@@ -223,6 +226,10 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         local.spawn_local(async move { worker(shared, tls, tx).await });
     }
     drop(tx);
+    local.spawn_local(stop_on_signal(
+        shared.clone(),
+        !matches!(out.format, Format::Nagios | Format::Prometheus),
+    ));
     let level = args.level;
     let mut tally = [0usize; 3];
     let written: Result<(), UsageError> = local
@@ -275,6 +282,7 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
     written?;
 
     outcomes.sort_by_key(|o| o.line);
+    let interrupted = shared.interrupted.lock().map(|r| r.len()).unwrap_or(0);
     let summary = Summary {
         csv: args.csv.display().to_string(),
         host: shared.cfg.host.clone(),
@@ -289,6 +297,8 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         duration: start.elapsed(),
         slowest: args.slowest,
         peak_rss_kib: crate::connectivity::peak_rss_kib(),
+        interrupted,
+        output: args.output.as_ref().map(|p| p.display().to_string()),
     };
     let summary_line = record::line(&summary.json(), &[]);
     sink.write(&summary_line).map_err(write_failed)?;
@@ -301,21 +311,61 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         }
         Format::Prometheus => {
             print_out(&summary.prometheus());
-            summary.verdict().exit_code()
+            summary.exit_code()
         }
         Format::Text => {
             print_out(&summary.text());
-            summary.verdict().exit_code()
+            summary.exit_code()
         }
         Format::Json | Format::Csv => {
             if out.format == Format::Json && !stdout_is_sink {
                 print_out(&summary_line);
             }
             eprint!("{}", summary.text());
-            summary.verdict().exit_code()
+            summary.exit_code()
         }
     };
     Ok(code)
+}
+
+/// The first Ctrl-C (SIGINT) or SIGTERM empties the queue: the users in
+/// progress finish (each bounded by --timeout), their lines are written and
+/// the summary says how many were never probed and how to resume. A second
+/// signal stops at once; every line written so far is already flushed.
+async fn stop_on_signal(shared: Arc<Shared>, tell: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    let left: Vec<Row> = shared
+        .queue
+        .lock()
+        .map(|mut q| q.drain(..).collect())
+        .unwrap_or_default();
+    let count = left.len();
+    if let Ok(mut rows) = shared.interrupted.lock() {
+        rows.extend(left);
+    }
+    if tell {
+        eprintln!(
+            "imapprobe: interrupted: {count} users will not be probed; finishing those in progress (again to stop at once)"
+        );
+    }
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    if tell {
+        eprintln!("imapprobe: stopped; the users written so far are in the output");
+    }
+    std::process::exit(3);
 }
 
 /// A worker: rows from the queue until it is empty.

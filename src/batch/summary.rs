@@ -96,6 +96,9 @@ pub struct Counts {
     pub not_run: usize,
     /// Of the above, taken from the `--resume` file.
     pub resumed: usize,
+    /// Rows left unprobed because the run was interrupted (Ctrl-C,
+    /// SIGTERM); not counted in `not_run`, which is about the CSV.
+    pub interrupted: usize,
 }
 
 /// The whole batch.
@@ -115,13 +118,18 @@ pub struct Summary {
     pub slowest: usize,
     /// The whole run's peak resident memory (Linux), in KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Rows never probed because the run was interrupted.
+    pub interrupted: usize,
+    /// Where this run's JSON Lines went, for the `--resume` hint.
+    pub output: Option<String>,
 }
 
 impl Summary {
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
-            rows: self.outcomes.len() + self.not_run.len(),
+            rows: self.outcomes.len() + self.not_run.len() + self.interrupted,
             not_run: self.not_run.len(),
+            interrupted: self.interrupted,
             ..Counts::default()
         };
         for o in &self.outcomes {
@@ -162,6 +170,24 @@ impl Summary {
         v
     }
 
+    /// The process's exit code: the verdict's, or 3 when the run was
+    /// interrupted and some users were never probed.
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted > 0 {
+            3
+        } else {
+            self.verdict().exit_code()
+        }
+    }
+
+    /// How to pick up where an interrupted run stopped.
+    fn resume_hint(&self) -> String {
+        match &self.output {
+            Some(file) => format!("run again with --resume {file} --output {file}"),
+            None => "next time write --output FILE, then --resume FILE picks up".into(),
+        }
+    }
+
     /// Fail when a user failed; warn when one warned or a row was not run.
     pub fn verdict(&self) -> Verdict {
         let c = self.counts();
@@ -192,8 +218,9 @@ impl Summary {
                 "started_at": self.started_at,
                 "duration_ms": self.duration.as_millis() as u64,
                 "peak_rss_kib": self.peak_rss_kib,
+                "interrupted": self.interrupted > 0,
                 "verdict": verdict,
-                "exit_code": verdict.exit_code(),
+                "exit_code": self.exit_code(),
                 "counts": self.counts(),
                 "failures_by_id": self.failures_by_id().iter().map(|(id, users)| {
                     serde_json::json!({
@@ -274,6 +301,14 @@ impl Summary {
                 let _ = writeln!(out, "  line {}: {} ({})", p.line, p.message, p.kind);
             }
         }
+        if self.interrupted > 0 {
+            let _ = writeln!(
+                out,
+                "\nINTERRUPTED\n  {} users were not probed: {}",
+                self.interrupted,
+                self.resume_hint()
+            );
+        }
         let slow = self.slowest_logins();
         if !slow.is_empty() {
             let _ = writeln!(out, "\nSLOWEST LOGINS");
@@ -284,13 +319,18 @@ impl Summary {
         let verdict = self.verdict();
         let _ = writeln!(
             out,
-            "\nverdict: {} (exit {})",
+            "\nverdict: {}{} (exit {})",
             match verdict {
                 Verdict::Pass => "pass",
                 Verdict::Warn => "warn",
                 Verdict::Fail => "fail",
             },
-            verdict.exit_code()
+            if self.interrupted > 0 {
+                " so far, interrupted"
+            } else {
+                ""
+            },
+            self.exit_code()
         );
         out
     }
@@ -328,6 +368,9 @@ impl Summary {
         if c.not_run > 0 {
             let _ = write!(text, ", {} not run", c.not_run);
         }
+        if c.interrupted > 0 {
+            let _ = write!(text, ", interrupted with {} not probed", c.interrupted);
+        }
         let slowest = self.outcomes.iter().map(|o| o.total_ms).max();
         if let Some(ms) = slowest {
             let (s, why) = nagios::time_state(ms as f64 / 1000.0, t, "slowest user");
@@ -342,6 +385,9 @@ impl Summary {
         perf.count("warned", c.warned as u64);
         perf.count("failed", c.failed as u64);
         perf.count("not_run", c.not_run as u64);
+        if c.interrupted > 0 {
+            perf.count("interrupted", c.interrupted as u64);
+        }
         let logins: Vec<u64> = self.outcomes.iter().filter_map(|o| o.login_ms).collect();
         if let Some(max) = logins.iter().max() {
             let avg = logins.iter().sum::<u64>() as f64 / logins.len() as f64;
@@ -357,6 +403,10 @@ impl Summary {
             );
         }
         perf.seconds("time", self.duration.as_secs_f64(), None, None);
+        if c.interrupted > 0 {
+            // Incomplete data is UNKNOWN, whatever was seen so far.
+            state = State::Unknown;
+        }
         (nagios::line("IMAP", state, &text, &perf), state.exit_code())
     }
 
@@ -462,5 +512,78 @@ impl Summary {
             }
         }
         e.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(interrupted: usize, failed: bool) -> Summary {
+        let outcome = Outcome {
+            line: 2,
+            user: "alice".into(),
+            email: None,
+            authz: None,
+            verdict: if failed { Verdict::Fail } else { Verdict::Pass },
+            failures: if failed {
+                vec!["auth.login".into()]
+            } else {
+                vec![]
+            },
+            warnings: vec![],
+            reason: failed.then(|| "auth.login: NO".to_string()),
+            login_ms: Some(12),
+            total_ms: 30,
+            attempts: 1,
+            resumed: false,
+        };
+        Summary {
+            csv: "users.csv".into(),
+            host: "imap.example.org".into(),
+            port: 993,
+            tls: TlsMode::Implicit,
+            level: Level::Login,
+            concurrency: 8,
+            max_connections: 8,
+            outcomes: vec![outcome],
+            not_run: vec![],
+            started_at: "2026-11-25T00:00:00Z".into(),
+            duration: Duration::from_secs(1),
+            slowest: 5,
+            peak_rss_kib: Some(8000),
+            interrupted,
+            output: Some("out.jsonl".into()),
+        }
+    }
+
+    #[test]
+    fn an_interrupted_batch_is_unknown_and_says_how_to_resume() {
+        for failed in [false, true] {
+            let s = summary(7, failed);
+            assert_eq!(s.exit_code(), 3);
+            assert_eq!(s.counts().rows, 8);
+            assert_eq!(s.counts().interrupted, 7);
+            let (line, code) = s.nagios(&Thresholds::default());
+            assert_eq!(code, 3, "{line}");
+            assert!(line.starts_with("IMAP UNKNOWN - "), "{line}");
+            assert!(line.contains("interrupted with 7 not probed"), "{line}");
+            assert!(line.contains("interrupted=7;;;0"), "{line}");
+            let text = s.text();
+            assert!(text.contains("7 users were not probed"), "{text}");
+            assert!(
+                text.contains("--resume out.jsonl --output out.jsonl"),
+                "{text}"
+            );
+            assert!(text.contains("interrupted (exit 3)"), "{text}");
+            assert_eq!(s.json()["data"]["interrupted"], true);
+        }
+        let whole = summary(0, true);
+        assert_eq!(whole.exit_code(), 2);
+        assert!(whole
+            .nagios(&Thresholds::default())
+            .0
+            .starts_with("IMAP CRITICAL"));
+        assert_eq!(whole.json()["data"]["interrupted"], false);
     }
 }
