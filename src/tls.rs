@@ -422,6 +422,13 @@ pub fn describe_rustls_error(e: &rustls::Error) -> String {
             }
             other => format!("certificate rejected: {other:?}"),
         },
+        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion) => {
+            "the server refused every TLS version offered (1.2 and 1.3) with a protocol_version alert: it likely speaks only TLS 1.0 or 1.1, which migration services refuse too".into()
+        }
+        rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)
+        | rustls::Error::AlertReceived(rustls::AlertDescription::InsufficientSecurity) => {
+            "the server ended the handshake with a handshake_failure alert: no cipher suite or key exchange in common with a modern client (TLS 1.2 or 1.3, ECDHE, AES-GCM or ChaCha20-Poly1305)".into()
+        }
         rustls::Error::AlertReceived(alert) => format!("the server sent TLS alert {alert:?}"),
         rustls::Error::PeerIncompatible(p) => format!("no TLS version or cipher in common ({p:?})"),
         rustls::Error::InvalidMessage(m) => format!("the server sent something that is not TLS ({m:?})"),

@@ -481,3 +481,36 @@ fn a_preauth_greeting_counts_as_logged_in() {
     assert!(!String::from_utf8_lossy(&server.received()).contains("s3cr"));
     server.assert_no_failures();
 }
+
+/// A server that answers the ClientHello with a fatal TLS alert, as an old
+/// server speaking only TLS 1.0 does (protocol_version) or one with no
+/// cipher in common (handshake_failure): the handshake finding names the
+/// alert and what it means, and the rest of the report is still written.
+#[test]
+fn a_tls_alert_is_named_and_explained() {
+    for (alert, words) in [
+        (
+            70u8,
+            "protocol_version alert: it likely speaks only TLS 1.0 or 1.1",
+        ),
+        (
+            40u8,
+            "handshake_failure alert: no cipher suite or key exchange in common",
+        ),
+    ] {
+        // An alert record: content type 21, TLS 1.0 record version, fatal (2).
+        let server = common::scripted::raw_tcp_listener_that_speaks(&[
+            0x15, 0x03, 0x01, 0x00, 0x02, 0x02, alert,
+        ]);
+        let port = server.port.to_string();
+        let out = imapprobe(&args(&port, &["--tls", "implicit"]), &[]);
+        assert_eq!(out.code, 2, "{out:?}");
+        let f = out.finding("tls.handshake");
+        assert_eq!(f["status"], "fail", "{f}");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains(words), "{message}");
+        assert!(f["remedy"].as_str().unwrap().contains("TLS 1.2"), "{f}");
+        assert_eq!(out.status("connect.tcp"), "pass");
+        assert_eq!(out.json()["verdict"], "fail");
+    }
+}
