@@ -514,3 +514,67 @@ fn a_tls_alert_is_named_and_explained() {
         assert_eq!(out.json()["verdict"], "fail");
     }
 }
+
+/// With no --password-env or --password-file, the password is asked for
+/// on the terminal, without echo: run under a real pseudo-terminal
+/// (util-linux `script`), the password typed at the prompt logs in, and
+/// it appears nowhere in what the terminal shows.
+#[test]
+fn the_password_prompt_reads_the_terminal_without_echo() {
+    use std::io::{Read, Write};
+    let typed = "typed-at-the-prompt 1";
+    let script = format!(
+        "S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready
+         C: $tag LOGIN \"alice\" \"{typed}\"
+         S: $tag OK [CAPABILITY IMAP4rev1] Logged in
+         {LOGOUT}"
+    );
+    let server = ScriptedServer::start_plain(&script);
+    let command = format!(
+        "{} test-server --host 127.0.0.1 --port {} --tls none --allow-plaintext-auth --user alice --timeout 5s",
+        env!("CARGO_BIN_EXE_imapprobe"),
+        server.port
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script (Debian: bsdutils) runs the probe under a pseudo-terminal");
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let shown = shown.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains("IMAP password for alice: ") {
+        assert!(std::time::Instant::now() < deadline, "no prompt");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The prompt is written before echo is turned off; let that happen
+    // before typing, as a person would.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{typed}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    assert!(!shown.contains(typed), "the password was echoed:\n{shown}");
+    assert!(shown.contains("LOGIN as alice"), "{shown}");
+    // A plaintext connection warns (exit 1); the login itself passed.
+    assert_eq!(status.code(), Some(1), "{shown}");
+    assert!(server.wait_finished(1, Duration::from_secs(5)));
+    server.assert_no_failures();
+}
