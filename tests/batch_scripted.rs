@@ -45,7 +45,9 @@ fn csv(dir: &Path, users: usize) -> PathBuf {
     path
 }
 
-fn batch(port: u16, csv: &Path, extra: &[&str]) -> Outcome {
+/// `batch` over `csv` against the plaintext scripted server on `port`, with
+/// a short timeout and backoff.
+fn batch_args(port: u16, csv: &Path, extra: &[&str]) -> Vec<String> {
     let port = port.to_string();
     let mut args = vec![
         "batch",
@@ -64,7 +66,12 @@ fn batch(port: u16, csv: &Path, extra: &[&str]) -> Outcome {
         "20ms",
     ];
     args.extend_from_slice(extra);
-    imapprobe(&args, &[])
+    args.into_iter().map(String::from).collect()
+}
+
+fn batch(port: u16, csv: &Path, extra: &[&str]) -> Outcome {
+    let args = batch_args(port, csv, extra);
+    imapprobe(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
 }
 
 fn users(stdout: &str) -> Vec<Value> {
@@ -286,24 +293,12 @@ fn an_interrupted_run_finishes_its_users_and_resumes() {
     let csv = csv(dir.path(), N);
     let out_file = dir.path().join("out.jsonl");
     let out = out_file.to_str().unwrap();
-    let port = server.port.to_string();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_imapprobe"))
-        .args([
-            "batch",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-            "--allow-plaintext-auth",
-            "--concurrency",
-            "2",
-            "--output",
-            out,
-        ])
+        .args(batch_args(
+            server.port,
+            &csv,
+            &["--concurrency", "2", "--output", out],
+        ))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
