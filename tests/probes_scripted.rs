@@ -416,3 +416,28 @@ fn a_missing_capability_skips() {
         .contains("does not advertise NAMESPACE"));
     assert_eq!(out.json()["compliance"]["skipped"], 1);
 }
+
+#[test]
+fn a_probe_with_nothing_to_test_skips_with_its_reason() {
+    let s = format!(
+        r#"{}
+        C: $tag LIST "" "*"
+        S: * LIST (\\HasNoChildren) "/" INBOX
+        S: $tag OK done
+        {LOGOUT}"#,
+        login("")
+    );
+    let (out, server) = run("status.noselect", vec![s]);
+    server.assert_no_failures();
+    assert_eq!(out.status("probe.status.noselect"), "skip", "{out:?}");
+    let message = out.finding("probe.status.noselect")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.ends_with("skipped, no \\Noselect folder in this account to try it on"),
+        "{message}"
+    );
+    // The reason is the probe file's words, not its condition.
+    assert!(!message.contains("$noselect"), "{message}");
+}

@@ -74,8 +74,16 @@ pub struct Exchange {
 pub enum Step {
     Exchange(Exchange),
     State(State),
-    Check { cond: Cond, text: String },
-    SkipIf { cond: Cond, text: String },
+    Check {
+        cond: Cond,
+        text: String,
+    },
+    /// `skip-if COND [-- REASON]`: the reason is what the report says.
+    SkipIf {
+        cond: Cond,
+        text: String,
+        reason: Option<String>,
+    },
 }
 
 /// What a failing probe is reported as.
@@ -174,10 +182,15 @@ pub fn parse(source: &str, text: &str) -> Result<Probe, String> {
             continue;
         }
         if let Some(c) = line.strip_prefix("skip-if ") {
+            let (c, reason) = match c.split_once(" -- ") {
+                Some((c, r)) if !r.trim().is_empty() => (c, Some(r.trim().to_string())),
+                _ => (c, None),
+            };
             let cond = check::parse(c.trim()).map_err(|m| err(n, m))?;
             steps.push(Step::SkipIf {
                 cond,
                 text: c.trim().to_string(),
+                reason,
             });
             continue;
         }

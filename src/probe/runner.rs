@@ -223,8 +223,11 @@ async fn steps(
                     None,
                 )),
             },
-            Step::SkipIf { cond, text } => match check::eval(cond, &ctx.env) {
-                Ok(true) => Err(Outcome::Skip(format!("`{text}`"))),
+            Step::SkipIf { cond, text, reason } => match check::eval(cond, &ctx.env) {
+                Ok(true) => Err(Outcome::Skip(match reason {
+                    Some(r) => r.clone(),
+                    None => format!("`{text}`"),
+                })),
                 Ok(false) => Ok(()),
                 Err(why) => Err(fail(
                     format!("skip-if `{text}`: {why}"),

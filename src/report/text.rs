@@ -231,7 +231,7 @@ fn folder_tree(out: &mut String, tree: &crate::mailboxes::Tree) {
         }
         if let Some(st) = &f.status {
             if let Some(m) = st.messages {
-                cols.push(format!("{m} msgs"));
+                cols.push(format!("{m} {}", if m == 1 { "msg" } else { "msgs" }));
             }
             if let Some(u) = st.unseen.filter(|&u| u > 0) {
                 cols.push(format!("{u} unseen"));
