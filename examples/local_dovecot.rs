@@ -1,6 +1,8 @@
 //! Starts a throwaway Dovecot with a sample mailbox (the same fixture the
-//! tests use) and runs `imapprobe test-server` against it: implicit TLS on
-//! the imaps port, then STARTTLS on the imap port. `--keep` leaves the
+//! tests use) and runs imapprobe against it: `test-server` over STARTTLS
+//! on the imap port (what Test-MigrationServerAvailability answers), then
+//! `check` over implicit TLS on the imaps port (connection, folders,
+//! messages, grammar and compliance probes in one report). `--keep` leaves the
 //! server running until Enter is pressed and prints how to reach it;
 //! `--serve FILE` only starts it, writes its ports, CA and password to FILE
 //! as shell variables, and serves until FILE is removed (for benchmarks).
@@ -111,13 +113,13 @@ fn main() {
         return;
     }
     let mut worst = 0;
-    for (port, tls) in [
-        (dovecot.imaps_port, "implicit"),
-        (dovecot.imap_port, "starttls"),
+    for (command, port, tls) in [
+        ("test-server", dovecot.imap_port, "starttls"),
+        ("check", dovecot.imaps_port, "implicit"),
     ] {
         let port = port.to_string();
         let args = [
-            "test-server",
+            command,
             "--host",
             "localhost",
             "--port",
