@@ -21,6 +21,35 @@ pub struct Cli {
     pub command: CommandKind,
 }
 
+/// Flags of one mailbox that `batch` shares through its flattened
+/// arguments but refuses (the CSV gives users and passwords): hidden from
+/// `batch --help`, still refused with a reason when given.
+const SINGLE_MAILBOX_FLAGS: &[&str] = &[
+    "user",
+    "authz_user",
+    "password_env",
+    "password_file",
+    "token_env",
+    "token_file",
+    "suggest_excludes",
+];
+
+impl Cli {
+    /// Parses the process's arguments, with the help of each subcommand
+    /// showing only the flags it takes.
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command().mut_subcommand("batch", |mut batch| {
+            for id in SINGLE_MAILBOX_FLAGS {
+                batch = batch.mut_arg(*id, |a| a.hide(true));
+            }
+            batch
+        });
+        let mut matches = command.try_get_matches()?;
+        Cli::from_arg_matches_mut(&mut matches)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CommandKind {
     /// Connectivity, TLS, greeting, capabilities and (with --user) login,

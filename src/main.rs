@@ -1,6 +1,5 @@
 #![forbid(unsafe_code)]
 
-use clap::Parser;
 use imapprobe::cli::{Cli, CommandKind, FoldersArgs, Output};
 use imapprobe::config::ProbeConfig;
 use imapprobe::report::{Format, Report};
@@ -9,7 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();

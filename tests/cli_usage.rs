@@ -150,3 +150,44 @@ fn a_monitor_gets_an_unknown_line_when_the_run_cannot_start() {
     let plain = imapprobe(&["test-server", "--host", "h", "--timeout", "soon"], &[]);
     assert!(plain.stdout.is_empty(), "{plain:?}");
 }
+
+/// `batch` takes users and passwords from the CSV: its help does not offer
+/// the one-mailbox flags it shares with `check`, and giving one anyway is
+/// a usage error that says where the credentials come from.
+#[test]
+fn batch_help_leaves_out_the_one_mailbox_flags_and_refuses_them() {
+    let help = imapprobe(&["batch", "--help"], &[]);
+    assert_eq!(help.code, 0, "{help:?}");
+    for flag in [
+        "--user ",
+        "--password-env",
+        "--password-file",
+        "--token-env",
+        "--authz-user",
+    ] {
+        assert!(!help.stdout.contains(flag), "{flag} in:\n{}", help.stdout);
+    }
+    assert!(help.stdout.contains("--authz-column"), "{}", help.stdout);
+    let check = imapprobe(&["check", "--help"], &[]);
+    assert!(check.stdout.contains("--password-env"), "{}", check.stdout);
+
+    let out = imapprobe(
+        &[
+            "batch",
+            "--csv",
+            "users.csv",
+            "--host",
+            "127.0.0.1",
+            "--password-env",
+            "PW",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "--password-env is for one mailbox: batch takes user names and passwords from the CSV"
+        ),
+        "{out:?}"
+    );
+}
