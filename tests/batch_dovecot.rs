@@ -292,9 +292,11 @@ fn a_killed_run_resumed_yields_every_user_once() {
     );
 }
 
-/// A certificate for another name is caught on every row, not only on the
-/// first one whose verdict the later handshakes reuse; with `--insecure`
-/// every row logs in and still says what is wrong with the certificate.
+/// A certificate for another name is caught on every row (--keep-going),
+/// not only on the first one whose verdict the later handshakes reuse; by
+/// default the batch stops after the first users, since every row would
+/// fail alike; with `--insecure` every row logs in and still says what is
+/// wrong with the certificate.
 #[test]
 fn a_wrong_certificate_fails_every_row() {
     const N: usize = 24;
@@ -313,6 +315,18 @@ fn a_wrong_certificate_fails_every_row() {
     let common = ["--format", "json", "--concurrency", "4", "--retries", "0"];
 
     let out = batch(&d, &csv_path, &common);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(users_in(&out.stdout).len() < N, "{out:?}");
+    let summary: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    let reason = summary["data"]["stopped"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("tls.handshake:") && reason.contains("not valid for this host name"),
+        "{summary}"
+    );
+
+    let mut every = common.to_vec();
+    every.push("--keep-going");
+    let out = batch(&d, &csv_path, &every);
     assert_eq!(out.code, 2, "{out:?}");
     let users = users_in(&out.stdout);
     assert_eq!(users.len(), N);

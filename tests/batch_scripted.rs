@@ -348,10 +348,10 @@ fn an_interrupted_run_finishes_its_users_and_resumes() {
     );
     let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(summary["type"], "summary", "{text}");
-    assert_eq!(summary["data"]["interrupted"], true);
+    assert_eq!(summary["data"]["stopped"]["kind"], "interrupted");
     assert_eq!(summary["data"]["exit_code"], 3);
     assert_eq!(
-        summary["data"]["counts"]["interrupted"].as_u64().unwrap() as usize,
+        summary["data"]["counts"]["unprobed"].as_u64().unwrap() as usize,
         N - first.len(),
         "{summary}"
     );
@@ -371,4 +371,56 @@ fn an_interrupted_run_finishes_its_users_and_resumes() {
         "each user once"
     );
     server.assert_no_failures();
+}
+
+/// Wrong connection settings fail every row, each only after --timeout:
+/// when the first users all fail before login the same way, the batch
+/// starts no more of them and says what to fix; --keep-going probes every
+/// row anyway.
+#[test]
+fn a_server_that_never_greets_stops_the_batch_early() {
+    const N: usize = 12;
+    // Accepts and never says a word, as a TLS port does to a plaintext client.
+    let server = common::scripted::raw_tcp_listener_that_speaks(b"");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = csv(dir.path(), N);
+    let json = ["--format", "json", "--retries", "0", "--concurrency", "2"];
+
+    let out = batch(server.port, &csv, &json);
+    assert_eq!(out.code, 2, "{out:?}");
+    let probed = users(&out.stdout);
+    // Three users failed alike (the rule); at most the users already in
+    // progress then (two per worker at this concurrency) come after them.
+    assert!(
+        (3..=3 + 2 * 2).contains(&probed.len()),
+        "{} users probed",
+        probed.len()
+    );
+    assert!(probed
+        .iter()
+        .all(|u| u["failures"] == serde_json::json!(["imap.greeting"])));
+    let summary: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    let stopped = &summary["data"]["stopped"];
+    assert_eq!(stopped["kind"], "server", "{summary}");
+    assert!(
+        stopped["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("imap.greeting: no greeting"),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["data"]["counts"]["unprobed"].as_u64().unwrap() as usize,
+        N - probed.len()
+    );
+    assert!(out.stderr.contains("--keep-going"), "{}", out.stderr);
+    assert!(out.stderr.contains("STOPPED EARLY"), "{}", out.stderr);
+
+    let mut all = json.to_vec();
+    all.push("--keep-going");
+    let out = batch(server.port, &csv, &all);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(users(&out.stdout).len(), N);
+    let summary: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert!(summary["data"]["stopped"].is_null(), "{summary}");
 }

@@ -78,6 +78,11 @@ pub struct BatchArgs {
     /// How many of the slowest logins the summary lists.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub slowest: usize,
+    /// Probe every row even when the first users all fail before login in
+    /// the same way (by default the batch stops there: wrong port, TLS mode
+    /// or CA would fail every row, each after --timeout).
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 impl BatchArgs {

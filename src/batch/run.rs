@@ -11,7 +11,7 @@
 use super::args::{BatchArgs, Level};
 use super::input::{self, Row};
 use super::record::{self, Retried, Sink};
-use super::summary::{Outcome, Summary};
+use super::summary::{Outcome, Stopped, Summary};
 use super::{resume, retry};
 use crate::auth::Credentials;
 use crate::cli::{Output, UsageError};
@@ -43,8 +43,45 @@ struct Shared {
     backoff: Duration,
     /// `--trace FILE`: each attempt's conversation, appended whole.
     trace: Option<Mutex<std::fs::File>>,
-    /// Rows taken off the queue by an interrupt, never to be probed.
-    interrupted: Mutex<Vec<Row>>,
+    /// Rows taken off the queue when the run stopped early, and why.
+    unprobed: Mutex<Vec<Row>>,
+    stopped: Mutex<Option<Stopped>>,
+}
+
+/// Users that must all fail before login, the same way, with none getting
+/// a greeting, for the batch to stop (unless --keep-going).
+const STOP_AFTER: usize = 3;
+
+impl Shared {
+    /// Stops the run: no row is started any more. The first reason stays.
+    /// Returns how many rows were left.
+    fn stop(&self, why: Stopped) -> usize {
+        let left: Vec<Row> = self
+            .queue
+            .lock()
+            .map(|mut q| q.drain(..).collect())
+            .unwrap_or_default();
+        let count = left.len();
+        if let Ok(mut rows) = self.unprobed.lock() {
+            rows.extend(left);
+        }
+        if let Ok(mut stopped) = self.stopped.lock() {
+            stopped.get_or_insert(why);
+        }
+        count
+    }
+}
+
+/// The failure that kept a user from even reaching the login — DNS, TCP,
+/// TLS or the greeting — as `id: message`; `None` when the server greeted.
+fn failed_before_login(r: &Report) -> Option<(String, String)> {
+    r.findings
+        .iter()
+        .find(|f| {
+            f.status == Status::Fail
+                && (f.section() == "connect" || f.id == "tls.handshake" || f.id == "imap.greeting")
+        })
+        .map(|f| (f.id.clone(), format!("{}: {}", f.id, f.message)))
 }
 
 /// One row's result, sent from a worker to the writer.
@@ -206,7 +243,8 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         retries: args.retries,
         backoff: args.retry_backoff,
         trace,
-        interrupted: Mutex::new(Vec::new()),
+        unprobed: Mutex::new(Vec::new()),
+        stopped: Mutex::new(None),
     });
     let bar = progress_bar(to_run as u64, quiet);
     if out.format == Format::Csv {
@@ -226,16 +264,32 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         local.spawn_local(async move { worker(shared, tls, tx).await });
     }
     drop(tx);
-    local.spawn_local(stop_on_signal(
-        shared.clone(),
-        !matches!(out.format, Format::Nagios | Format::Prometheus),
-    ));
+    let tell = !matches!(out.format, Format::Nagios | Format::Prometheus);
+    local.spawn_local(stop_on_signal(shared.clone(), tell));
     let level = args.level;
     let mut tally = [0usize; 3];
+    // The first users' failures before login, while no user got a greeting.
+    let mut early: Option<Vec<(String, String)>> = (!args.keep_going).then(Vec::new);
     let written: Result<(), UsageError> = local
         .run_until(async {
             while let Some(f) = rx.recv().await {
                 let outcome = Outcome::of(&f.row, &f.report, f.attempts);
+                if let Some(seen) = &mut early {
+                    match failed_before_login(&f.report) {
+                        None => early = None,
+                        Some(failure) => {
+                            seen.push(failure);
+                            if seen.len() >= STOP_AFTER && seen.iter().all(|(id, _)| *id == seen[0].0) {
+                                let reason = seen[0].1.clone();
+                                let left = shared.stop(Stopped::Server { reason: reason.clone() });
+                                if left > 0 && tell {
+                                    eprintln!("imapprobe: the first {} users all failed before login ({reason}): not starting the other {left} (--keep-going to probe them anyway)", seen.len());
+                                }
+                                early = None;
+                            }
+                        }
+                    }
+                }
                 let rec = record::user(
                     &f.row,
                     &outcome,
@@ -282,7 +336,8 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
     written?;
 
     outcomes.sort_by_key(|o| o.line);
-    let interrupted = shared.interrupted.lock().map(|r| r.len()).unwrap_or(0);
+    let unprobed = shared.unprobed.lock().map(|r| r.len()).unwrap_or(0);
+    let stopped = shared.stopped.lock().ok().and_then(|s| s.clone());
     let summary = Summary {
         csv: args.csv.display().to_string(),
         host: shared.cfg.host.clone(),
@@ -297,7 +352,8 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
         duration: start.elapsed(),
         slowest: args.slowest,
         peak_rss_kib: crate::connectivity::peak_rss_kib(),
-        interrupted,
+        unprobed,
+        stopped,
         output: args.output.as_ref().map(|p| p.display().to_string()),
     };
     let summary_line = record::line(&summary.json(), &[]);
@@ -344,15 +400,7 @@ async fn stop_on_signal(shared: Arc<Shared>, tell: bool) {
         _ = int.recv() => {}
         _ = term.recv() => {}
     }
-    let left: Vec<Row> = shared
-        .queue
-        .lock()
-        .map(|mut q| q.drain(..).collect())
-        .unwrap_or_default();
-    let count = left.len();
-    if let Ok(mut rows) = shared.interrupted.lock() {
-        rows.extend(left);
-    }
+    let count = shared.stop(Stopped::Interrupted);
     if tell {
         eprintln!(
             "imapprobe: interrupted: {count} users will not be probed; finishing those in progress (again to stop at once)"

@@ -96,9 +96,20 @@ pub struct Counts {
     pub not_run: usize,
     /// Of the above, taken from the `--resume` file.
     pub resumed: usize,
-    /// Rows left unprobed because the run was interrupted (Ctrl-C,
-    /// SIGTERM); not counted in `not_run`, which is about the CSV.
-    pub interrupted: usize,
+    /// Rows never probed because the run stopped early (see [`Stopped`]);
+    /// not counted in `not_run`, which is about the CSV.
+    pub unprobed: usize,
+}
+
+/// Why a batch stopped before probing every row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Stopped {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// The first users all failed before login in the same way: the
+    /// connection settings are wrong for every row (`--keep-going` goes on).
+    Server { reason: String },
 }
 
 /// The whole batch.
@@ -118,8 +129,9 @@ pub struct Summary {
     pub slowest: usize,
     /// The whole run's peak resident memory (Linux), in KiB.
     pub peak_rss_kib: Option<u64>,
-    /// Rows never probed because the run was interrupted.
-    pub interrupted: usize,
+    /// Rows never probed because the run stopped early, and why.
+    pub unprobed: usize,
+    pub stopped: Option<Stopped>,
     /// Where this run's JSON Lines went, for the `--resume` hint.
     pub output: Option<String>,
 }
@@ -127,9 +139,9 @@ pub struct Summary {
 impl Summary {
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
-            rows: self.outcomes.len() + self.not_run.len() + self.interrupted,
+            rows: self.outcomes.len() + self.not_run.len() + self.unprobed,
             not_run: self.not_run.len(),
-            interrupted: self.interrupted,
+            unprobed: self.unprobed,
             ..Counts::default()
         };
         for o in &self.outcomes {
@@ -171,21 +183,29 @@ impl Summary {
     }
 
     /// The process's exit code: the verdict's, or 3 when the run was
-    /// interrupted and some users were never probed.
+    /// interrupted (its results are incomplete).
     pub fn exit_code(&self) -> u8 {
-        if self.interrupted > 0 {
-            3
-        } else {
-            self.verdict().exit_code()
+        match self.stopped {
+            Some(Stopped::Interrupted) => 3,
+            _ => self.verdict().exit_code(),
         }
     }
 
-    /// How to pick up where an interrupted run stopped.
-    fn resume_hint(&self) -> String {
-        match &self.output {
-            Some(file) => format!("run again with --resume {file} --output {file}"),
-            None => "next time write --output FILE, then --resume FILE picks up".into(),
-        }
+    /// What the run did not do, and what to do about it.
+    fn stopped_text(&self) -> Option<String> {
+        let n = self.unprobed;
+        Some(match self.stopped.as_ref()? {
+            Stopped::Interrupted => {
+                let hint = match &self.output {
+                    Some(file) => format!("run again with --resume {file} --output {file}"),
+                    None => "next time write --output FILE, then --resume FILE picks up".into(),
+                };
+                format!("interrupted: {n} users were not probed: {hint}")
+            }
+            Stopped::Server { reason } => format!(
+                "the first users all failed before login ({reason}): the connection settings fail for every user, so the other {n} were not probed; fix --port, --tls or --ca-file (test-server shows the details) and run the batch again, or --keep-going to probe every row anyway"
+            ),
+        })
     }
 
     /// Fail when a user failed; warn when one warned or a row was not run.
@@ -218,7 +238,7 @@ impl Summary {
                 "started_at": self.started_at,
                 "duration_ms": self.duration.as_millis() as u64,
                 "peak_rss_kib": self.peak_rss_kib,
-                "interrupted": self.interrupted > 0,
+                "stopped": self.stopped,
                 "verdict": verdict,
                 "exit_code": self.exit_code(),
                 "counts": self.counts(),
@@ -301,13 +321,8 @@ impl Summary {
                 let _ = writeln!(out, "  line {}: {} ({})", p.line, p.message, p.kind);
             }
         }
-        if self.interrupted > 0 {
-            let _ = writeln!(
-                out,
-                "\nINTERRUPTED\n  {} users were not probed: {}",
-                self.interrupted,
-                self.resume_hint()
-            );
+        if let Some(text) = self.stopped_text() {
+            let _ = writeln!(out, "\nSTOPPED EARLY\n  {text}");
         }
         let slow = self.slowest_logins();
         if !slow.is_empty() {
@@ -325,10 +340,10 @@ impl Summary {
                 Verdict::Warn => "warn",
                 Verdict::Fail => "fail",
             },
-            if self.interrupted > 0 {
-                " so far, interrupted"
-            } else {
-                ""
+            match self.stopped {
+                Some(Stopped::Interrupted) => " so far, interrupted",
+                Some(Stopped::Server { .. }) => ", stopped early",
+                None => "",
             },
             self.exit_code()
         );
@@ -368,8 +383,18 @@ impl Summary {
         if c.not_run > 0 {
             let _ = write!(text, ", {} not run", c.not_run);
         }
-        if c.interrupted > 0 {
-            let _ = write!(text, ", interrupted with {} not probed", c.interrupted);
+        match &self.stopped {
+            Some(Stopped::Interrupted) => {
+                let _ = write!(text, ", interrupted with {} not probed", c.unprobed);
+            }
+            Some(Stopped::Server { reason }) => {
+                let _ = write!(
+                    text,
+                    ", stopped with {} not probed: every user fails before login ({reason})",
+                    c.unprobed
+                );
+            }
+            None => {}
         }
         let slowest = self.outcomes.iter().map(|o| o.total_ms).max();
         if let Some(ms) = slowest {
@@ -385,8 +410,8 @@ impl Summary {
         perf.count("warned", c.warned as u64);
         perf.count("failed", c.failed as u64);
         perf.count("not_run", c.not_run as u64);
-        if c.interrupted > 0 {
-            perf.count("interrupted", c.interrupted as u64);
+        if self.stopped.is_some() {
+            perf.count("unprobed", c.unprobed as u64);
         }
         let logins: Vec<u64> = self.outcomes.iter().filter_map(|o| o.login_ms).collect();
         if let Some(max) = logins.iter().max() {
@@ -403,7 +428,7 @@ impl Summary {
             );
         }
         perf.seconds("time", self.duration.as_secs_f64(), None, None);
-        if c.interrupted > 0 {
+        if self.stopped == Some(Stopped::Interrupted) {
             // Incomplete data is UNKNOWN, whatever was seen so far.
             state = State::Unknown;
         }
@@ -422,12 +447,13 @@ impl Summary {
             ("warned", c.warned),
             ("failed", c.failed),
             ("not_run", c.not_run),
+            ("unprobed", c.unprobed),
         ] {
             let mut l = base.to_vec();
             l.push(("result", result));
             e.gauge(
                 "imapprobe_batch_users",
-                "Users of the batch per result: passed, warned, failed, not_run (malformed or duplicate rows).",
+                "Users of the batch per result: passed, warned, failed, not_run (malformed or duplicate rows), unprobed (the run stopped early).",
                 &l,
                 n as f64,
             );
@@ -519,7 +545,7 @@ impl Summary {
 mod tests {
     use super::*;
 
-    fn summary(interrupted: usize, failed: bool) -> Summary {
+    fn summary(unprobed: usize, stopped: Option<Stopped>, failed: bool) -> Summary {
         let outcome = Outcome {
             line: 2,
             user: "alice".into(),
@@ -552,7 +578,8 @@ mod tests {
             duration: Duration::from_secs(1),
             slowest: 5,
             peak_rss_kib: Some(8000),
-            interrupted,
+            unprobed,
+            stopped,
             output: Some("out.jsonl".into()),
         }
     }
@@ -560,15 +587,15 @@ mod tests {
     #[test]
     fn an_interrupted_batch_is_unknown_and_says_how_to_resume() {
         for failed in [false, true] {
-            let s = summary(7, failed);
+            let s = summary(7, Some(Stopped::Interrupted), failed);
             assert_eq!(s.exit_code(), 3);
             assert_eq!(s.counts().rows, 8);
-            assert_eq!(s.counts().interrupted, 7);
+            assert_eq!(s.counts().unprobed, 7);
             let (line, code) = s.nagios(&Thresholds::default());
             assert_eq!(code, 3, "{line}");
             assert!(line.starts_with("IMAP UNKNOWN - "), "{line}");
             assert!(line.contains("interrupted with 7 not probed"), "{line}");
-            assert!(line.contains("interrupted=7;;;0"), "{line}");
+            assert!(line.contains("unprobed=7;;;0"), "{line}");
             let text = s.text();
             assert!(text.contains("7 users were not probed"), "{text}");
             assert!(
@@ -576,14 +603,36 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains("interrupted (exit 3)"), "{text}");
-            assert_eq!(s.json()["data"]["interrupted"], true);
+            assert_eq!(s.json()["data"]["stopped"]["kind"], "interrupted");
+            assert!(s.prometheus().contains(r#"result="unprobed"} 7"#));
         }
-        let whole = summary(0, true);
+        let whole = summary(0, None, true);
         assert_eq!(whole.exit_code(), 2);
         assert!(whole
             .nagios(&Thresholds::default())
             .0
             .starts_with("IMAP CRITICAL"));
-        assert_eq!(whole.json()["data"]["interrupted"], false);
+        assert!(whole.json()["data"]["stopped"].is_null());
+    }
+
+    #[test]
+    fn a_batch_stopped_by_the_server_fails_and_says_what_to_fix() {
+        let reason = "imap.greeting: no greeting within 30s".to_string();
+        let s = summary(40, Some(Stopped::Server { reason }), true);
+        assert_eq!(s.exit_code(), 2);
+        let (line, code) = s.nagios(&Thresholds::default());
+        assert_eq!(code, 2, "{line}");
+        assert!(
+            line.contains("stopped with 40 not probed: every user fails before login (imap.greeting: no greeting within 30s)"),
+            "{line}"
+        );
+        let text = s.text();
+        assert!(text.contains("the other 40 were not probed"), "{text}");
+        assert!(text.contains("--keep-going"), "{text}");
+        assert_eq!(s.json()["data"]["stopped"]["kind"], "server");
+        assert_eq!(
+            s.json()["data"]["stopped"]["reason"],
+            "imap.greeting: no greeting within 30s"
+        );
     }
 }
