@@ -84,6 +84,44 @@ fn failed_before_login(r: &Report) -> Option<(String, String)> {
         .map(|f| (f.id.clone(), format!("{}: {}", f.id, f.message)))
 }
 
+/// Watches the first users' results for settings that fail every row.
+struct EarlyStop {
+    seen: Vec<(String, String)>,
+    watching: bool,
+}
+
+impl EarlyStop {
+    fn new(watching: bool) -> EarlyStop {
+        EarlyStop {
+            seen: Vec::new(),
+            watching,
+        }
+    }
+
+    /// The reason to stop, once: the first [`STOP_AFTER`] users all failed
+    /// before login with the same finding. A user that got a greeting, or
+    /// first users that failed in different ways, end the watch.
+    fn observe(&mut self, r: &Report) -> Option<String> {
+        if !self.watching {
+            return None;
+        }
+        let Some(failure) = failed_before_login(r) else {
+            self.watching = false;
+            return None;
+        };
+        self.seen.push(failure);
+        if self.seen.len() < STOP_AFTER {
+            return None;
+        }
+        self.watching = false;
+        let first = &self.seen[0];
+        self.seen
+            .iter()
+            .all(|(id, _)| *id == first.0)
+            .then(|| first.1.clone())
+    }
+}
+
 /// One row's result, sent from a worker to the writer.
 struct Finished {
     row: Row,
@@ -268,25 +306,22 @@ pub async fn run(args: &BatchArgs) -> Result<u8, UsageError> {
     local.spawn_local(stop_on_signal(shared.clone(), tell));
     let level = args.level;
     let mut tally = [0usize; 3];
-    // The first users' failures before login, while no user got a greeting.
-    let mut early: Option<Vec<(String, String)>> = (!args.keep_going).then(Vec::new);
+    let mut early = EarlyStop::new(!args.keep_going);
     let written: Result<(), UsageError> = local
         .run_until(async {
             while let Some(f) = rx.recv().await {
                 let outcome = Outcome::of(&f.row, &f.report, f.attempts);
-                if let Some(seen) = &mut early {
-                    match failed_before_login(&f.report) {
-                        None => early = None,
-                        Some(failure) => {
-                            seen.push(failure);
-                            if seen.len() >= STOP_AFTER && seen.iter().all(|(id, _)| *id == seen[0].0) {
-                                let reason = seen[0].1.clone();
-                                let left = shared.stop(Stopped::Server { reason: reason.clone() });
-                                if left > 0 && tell {
-                                    eprintln!("imapprobe: the first {} users all failed before login ({reason}): not starting the other {left} (--keep-going to probe them anyway)", seen.len());
-                                }
-                                early = None;
-                            }
+                if let Some(reason) = early.observe(&f.report) {
+                    let left = shared.stop(Stopped::Server {
+                        reason: reason.clone(),
+                    });
+                    if left > 0 && tell {
+                        let text = format!(
+                            "imapprobe: the first {STOP_AFTER} users all failed before login ({reason}): not starting the other {left} (--keep-going to probe them anyway)"
+                        );
+                        match &bar {
+                            Some(b) => b.suspend(|| eprintln!("{text}")),
+                            None => eprintln!("{text}"),
                         }
                     }
                 }
