@@ -296,11 +296,8 @@ fn handshake_findings(
                 let facts = TlsFacts {
                     version: String::new(),
                     cipher_suite: String::new(),
-                    chain: record
-                        .chain
-                        .iter()
-                        .filter_map(|c| tls::cert_facts(c))
-                        .collect(),
+                    // Parsed by the verifier when it saw the chain.
+                    chain: record.facts.as_deref().cloned().unwrap_or_default(),
                     verification: match &record.result {
                         Some(Err(e)) => e.clone(),
                         Some(Ok(())) => "trusted".into(),

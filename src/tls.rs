@@ -29,8 +29,8 @@ pub struct VerifyRecord {
     /// for the host name; otherwise rustls' reason.
     pub result: Option<Result<(), String>>,
     pub trust_anchors: usize,
-    /// The chain's facts, when the verifier had them from an earlier
-    /// handshake that presented the same certificates.
+    /// The chain's facts, parsed when the verifier first saw this chain
+    /// (or taken from an earlier handshake that presented the same one).
     pub facts: Option<Arc<Vec<CertFacts>>>,
 }
 
@@ -42,7 +42,7 @@ const CHAIN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 const CHAIN_CACHE_ENTRIES: usize = 8;
 
 /// Verdicts on certificate chains already verified in this run, shared by
-/// the clients [`TlsClient::fork`] makes. A batch of a thousand logins to
+/// a client and the clients [`TlsClient::fork`] makes. A batch of a thousand logins to
 /// one server meets one chain a thousand times; path building and the CA's
 /// signature over the leaf are checked once a minute instead, and the
 /// chain is parsed for its facts once. What is never skipped: each
@@ -104,8 +104,8 @@ pub struct TlsClient {
     /// file is a usage error before any connection.
     extra_roots: Vec<CertificateDer<'static>>,
     built: std::sync::OnceLock<Built>,
-    /// The chain cache shared by this client's forks.
-    fork_chains: std::sync::OnceLock<Arc<ChainCache>>,
+    /// Chains verified by this client and its forks.
+    chains: Arc<ChainCache>,
     pub insecure: bool,
 }
 
@@ -115,8 +115,6 @@ struct Built {
     /// Kept so that [`TlsClient::fork`] reuses the roots instead of loading them again.
     inner: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
-    /// Shared with forks; `None` for a single-connection client.
-    chains: Option<Arc<ChainCache>>,
 }
 
 #[derive(Debug)]
@@ -142,7 +140,7 @@ struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     insecure: bool,
     record: Arc<Mutex<VerifyRecord>>,
-    chains: Option<Arc<ChainCache>>,
+    chains: Arc<ChainCache>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -159,9 +157,8 @@ impl ServerCertVerifier for RecordingVerifier {
             .map(|c| c.as_ref().to_vec())
             .collect();
         let name = server_name.to_str();
-        let cached = self.chains.as_ref().and_then(|c| c.get(&chain, &name));
-        let (verdict, facts) = match cached {
-            Some((verdict, facts)) => (verdict, Some(facts)),
+        let (verdict, facts) = match self.chains.get(&chain, &name) {
+            Some(hit) => hit,
             None => {
                 let verdict = match &self.inner {
                     Some(v) => v
@@ -177,23 +174,20 @@ impl ServerCertVerifier for RecordingVerifier {
                         rustls::CertificateError::UnknownIssuer,
                     )),
                 };
-                let facts = self.chains.as_ref().map(|cache| {
-                    let facts = Arc::new(chain.iter().filter_map(|c| cert_facts(c)).collect());
-                    cache.put(CachedChain {
-                        chain: chain.clone(),
-                        server_name: name.to_string(),
-                        verdict: verdict.clone(),
-                        facts: Arc::clone(&facts),
-                        at: std::time::Instant::now(),
-                    });
-                    facts
+                let facts = Arc::new(chain.iter().filter_map(|c| cert_facts(c)).collect());
+                self.chains.put(CachedChain {
+                    chain: chain.clone(),
+                    server_name: name.to_string(),
+                    verdict: verdict.clone(),
+                    facts: Arc::clone(&facts),
+                    at: std::time::Instant::now(),
                 });
                 (verdict, facts)
             }
         };
         if let Ok(mut rec) = self.record.lock() {
             rec.chain = chain;
-            rec.facts = facts;
+            rec.facts = Some(facts);
             rec.result = Some(verdict.clone().map_err(|e| describe_rustls_error(&e)));
         }
         match verdict {
@@ -263,7 +257,7 @@ impl TlsClient {
             settings: settings.clone(),
             extra_roots,
             built: std::sync::OnceLock::new(),
-            fork_chains: std::sync::OnceLock::new(),
+            chains: Arc::new(ChainCache::default()),
             insecure: settings.insecure,
         })
     }
@@ -295,14 +289,13 @@ impl TlsClient {
                 inner.clone(),
                 self.settings.insecure,
                 record.clone(),
-                None,
+                self.chains.clone(),
             );
             Built {
                 config: Arc::new(config),
                 record,
                 inner,
                 provider,
-                chains: None,
             }
         })
     }
@@ -311,13 +304,12 @@ impl TlsClient {
     /// settings and roots, loaded once, but its own verification record, so
     /// that handshakes running side by side do not overwrite each other's,
     /// and no session resumption, so that every connection makes the full
-    /// handshake a migration service's fresh one would. Forks share one
+    /// handshake a migration service's fresh one would. Forks share the
     /// [`ChainCache`]: a chain already verified for the same name is not
     /// verified again within a minute, though every handshake still checks
     /// the server's signature over it.
     pub fn fork(&self) -> TlsClient {
         let b = self.built();
-        let chains = b.chains.clone().unwrap_or_else(|| self.shared_chains());
         let trust_anchors = b.record.lock().map(|r| r.trust_anchors).unwrap_or(0);
         let record = Arc::new(Mutex::new(VerifyRecord {
             trust_anchors,
@@ -328,14 +320,14 @@ impl TlsClient {
             b.inner.clone(),
             self.settings.insecure,
             record.clone(),
-            Some(chains.clone()),
+            self.chains.clone(),
         );
         config.resumption = rustls::client::Resumption::disabled();
         let forked = TlsClient {
             settings: self.settings.clone(),
             extra_roots: self.extra_roots.clone(),
             built: std::sync::OnceLock::new(),
-            fork_chains: std::sync::OnceLock::new(),
+            chains: self.chains.clone(),
             insecure: self.insecure,
         };
         let _ = forked.built.set(Built {
@@ -343,16 +335,8 @@ impl TlsClient {
             record,
             inner: b.inner.clone(),
             provider: b.provider.clone(),
-            chains: Some(chains),
         });
         forked
-    }
-
-    /// The cache this client's forks share, made on the first fork.
-    fn shared_chains(&self) -> Arc<ChainCache> {
-        self.fork_chains
-            .get_or_init(|| Arc::new(ChainCache::default()))
-            .clone()
     }
 
     /// The rustls client configuration (built on first call).
@@ -384,7 +368,7 @@ fn client_config(
     inner: Option<Arc<WebPkiServerVerifier>>,
     insecure: bool,
     record: Arc<Mutex<VerifyRecord>>,
-    chains: Option<Arc<ChainCache>>,
+    chains: Arc<ChainCache>,
 ) -> rustls::ClientConfig {
     let verifier = Arc::new(RecordingVerifier {
         inner,
@@ -555,10 +539,7 @@ pub fn facts_after_handshake(
     host: &str,
     insecure: bool,
 ) -> TlsFacts {
-    let chain: Vec<CertFacts> = match &record.facts {
-        Some(facts) => facts.as_ref().clone(),
-        None => record.chain.iter().filter_map(|c| cert_facts(c)).collect(),
-    };
+    let chain: Vec<CertFacts> = record.facts.as_deref().cloned().unwrap_or_default();
     let leaf = chain.first();
     TlsFacts {
         version: conn
