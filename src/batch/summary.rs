@@ -208,6 +208,19 @@ impl Summary {
         })
     }
 
+    /// When every user probed this run (three or more) failed to log in,
+    /// the cause is rarely each mailbox: say where to look.
+    fn every_login_failed_hint(&self) -> Option<&'static str> {
+        let probed: Vec<&Outcome> = self.outcomes.iter().filter(|o| !o.resumed).collect();
+        let all = probed.len() >= 3
+            && probed
+                .iter()
+                .all(|o| o.failures.iter().any(|id| id == "auth.login"));
+        all.then_some(
+            "every user failed to log in: look at what the rows share before the mailboxes — the user name format the server expects (full address or local part; user*master or domain/admin/user for an admin login, with --authz-column), or passwords mangled when the CSV was saved; test-server --user shows one login's whole conversation with --trace",
+        )
+    }
+
     /// Fail when a user failed; warn when one warned or a row was not run.
     pub fn verdict(&self) -> Verdict {
         let c = self.counts();
@@ -313,6 +326,9 @@ impl Summary {
                 }) {
                     let _ = writeln!(out, "  e.g. {}", reason.replace('\n', " "));
                 }
+            }
+            if let Some(hint) = self.every_login_failed_hint() {
+                let _ = writeln!(out, "  {hint}");
             }
         }
         if !self.not_run.is_empty() {
@@ -613,6 +629,32 @@ mod tests {
             .0
             .starts_with("IMAP CRITICAL"));
         assert!(whole.json()["data"]["stopped"].is_null());
+    }
+
+    #[test]
+    fn every_login_failing_gets_a_hint_and_some_failing_does_not() {
+        let mut s = summary(0, None, true);
+        assert!(!s.text().contains("every user failed to log in"));
+        let one = s.outcomes[0].clone();
+        s.outcomes = (2..5)
+            .map(|line| Outcome {
+                line,
+                ..one.clone()
+            })
+            .collect();
+        assert!(
+            s.text().contains("every user failed to log in"),
+            "{}",
+            s.text()
+        );
+        s.outcomes.push(Outcome {
+            line: 9,
+            verdict: Verdict::Pass,
+            failures: vec![],
+            reason: None,
+            ..one
+        });
+        assert!(!s.text().contains("every user failed to log in"));
     }
 
     #[test]
