@@ -140,7 +140,7 @@ pub async fn open(
     rec.add(
         Finding::pass(
             "connect.dns",
-            format!("{} → {} {how}", cfg.host, rec.facts.addresses.join(", "),),
+            format!("{} → {} {how}", cfg.host, rec.facts.addresses.join(", ")),
         )
         .with_duration(t.elapsed()),
     );

@@ -50,16 +50,24 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
+/// `host` as an address literal (`192.0.2.1`, `::1`, `[::1]`), if it is one.
+fn literal(host: &str, port: u16) -> Option<SocketAddr> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, port))
+}
+
 /// Resolves `host` (a name or an address literal) to socket addresses.
 pub async fn resolve(
     host: &str,
     port: u16,
     timeout: Duration,
 ) -> Result<Vec<SocketAddr>, ConnectError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+    if let Some(addr) = literal(host, port) {
+        return Ok(vec![addr]);
     }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
     match tokio::time::timeout(timeout, tokio::net::lookup_host((bare, port))).await {
         Err(_) => Err(ConnectError::DnsTimedOut {
             host: host.to_string(),
@@ -91,7 +99,15 @@ pub async fn resolve(
 #[derive(Debug)]
 pub struct AddressCache {
     ttl: Duration,
-    entry: std::sync::Mutex<Option<(std::time::Instant, Vec<SocketAddr>)>>,
+    entry: std::sync::Mutex<Option<Resolved>>,
+}
+
+#[derive(Debug)]
+struct Resolved {
+    at: std::time::Instant,
+    host: String,
+    port: u16,
+    addrs: Vec<SocketAddr>,
 }
 
 impl AddressCache {
@@ -110,20 +126,24 @@ impl AddressCache {
         port: u16,
         timeout: Duration,
     ) -> Result<(Vec<SocketAddr>, bool), ConnectError> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-            return Ok((vec![SocketAddr::new(ip, port)], false));
+        if let Some(addr) = literal(host, port) {
+            return Ok((vec![addr], false));
         }
         if let Ok(entry) = self.entry.lock() {
-            if let Some((at, addrs)) = entry.as_ref() {
-                if at.elapsed() < self.ttl && addrs.iter().all(|a| a.port() == port) {
-                    return Ok((addrs.clone(), true));
+            if let Some(r) = entry.as_ref() {
+                if r.at.elapsed() < self.ttl && r.host == host && r.port == port {
+                    return Ok((r.addrs.clone(), true));
                 }
             }
         }
         let addrs = resolve(host, port, timeout).await?;
         if let Ok(mut entry) = self.entry.lock() {
-            *entry = Some((std::time::Instant::now(), addrs.clone()));
+            *entry = Some(Resolved {
+                at: std::time::Instant::now(),
+                host: host.to_string(),
+                port,
+                addrs: addrs.clone(),
+            });
         }
         Ok((addrs, false))
     }
@@ -485,5 +505,35 @@ impl Connection {
         if let Some(mut s) = self.stream.take() {
             let _ = tokio::time::timeout(Duration::from_millis(200), s.shutdown()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod address_cache_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_is_looked_up_once_per_ttl_and_port() {
+        let cache = AddressCache::new(Duration::from_secs(60));
+        let t = Duration::from_secs(5);
+        let (first, cached) = cache.resolve("localhost", 993, t).await.unwrap();
+        assert!(!cached);
+        assert!(first
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 993));
+        let (again, cached) = cache.resolve("localhost", 993, t).await.unwrap();
+        assert!(cached);
+        assert_eq!(again, first);
+        // Another port or host is another question.
+        assert!(!cache.resolve("localhost", 143, t).await.unwrap().1);
+        assert!(!cache.resolve("LOCALHOST", 143, t).await.unwrap().1);
+        // A literal is never looked up, so never "cached".
+        let (lit, cached) = cache.resolve("[::1]", 993, t).await.unwrap();
+        assert!(!cached);
+        assert_eq!(lit, vec!["[::1]:993".parse().unwrap()]);
+        // An expired entry is looked up again.
+        let stale = AddressCache::new(Duration::ZERO);
+        stale.resolve("localhost", 993, t).await.unwrap();
+        assert!(!stale.resolve("localhost", 993, t).await.unwrap().1);
     }
 }

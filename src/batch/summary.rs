@@ -203,7 +203,7 @@ impl Summary {
                 format!("interrupted: {n} users were not probed: {hint}")
             }
             Stopped::Server { reason } => format!(
-                "the first users all failed before login ({reason}): the connection settings fail for every user, so the other {n} were not probed; fix --port, --tls or --ca-file (test-server shows the details) and run the batch again, or --keep-going to probe every row anyway"
+                "the first users all failed before login ({reason}): the connection settings fail for every user, so the other {n} were not probed; fix --port, --tls or --ca-file (test-server shows the details) and run the batch again, not with --resume (the users written so far failed only for this reason), or --keep-going to probe every row anyway"
             ),
         })
     }
