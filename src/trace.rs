@@ -120,6 +120,9 @@ impl Trace {
 
     /// Records a free-form note (`# …`), e.g. the start of TLS.
     pub fn note(&self, text: &str) {
+        if self.sink.is_none() {
+            return;
+        }
         self.write_raw(format!("{} # {text}\n", timestamp()).as_bytes());
     }
 
