@@ -37,7 +37,8 @@ fn start() -> Dovecot {
     Dovecot::builder().users_generated(USERS).start()
 }
 
-fn batch(d: &Dovecot, csv: &Path, extra: &[&str]) -> Outcome {
+/// `batch` over `csv` against the fixture's implicit-TLS port.
+fn batch_args(d: &Dovecot, csv: &Path, extra: &[&str]) -> Vec<String> {
     let port = d.imaps_port.to_string();
     let mut args = vec![
         "batch",
@@ -56,7 +57,12 @@ fn batch(d: &Dovecot, csv: &Path, extra: &[&str]) -> Outcome {
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    imapprobe(&args, &[])
+    args.into_iter().map(String::from).collect()
+}
+
+fn batch(d: &Dovecot, csv: &Path, extra: &[&str]) -> Outcome {
+    let args = batch_args(d, csv, extra);
+    imapprobe(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
 }
 
 /// The `user` records of a JSON Lines file, by user name; panics on a
@@ -210,26 +216,12 @@ fn a_killed_run_resumed_yields_every_user_once() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write_csv(dir.path());
     let out_file = dir.path().join("out.jsonl");
-    let port = d.imaps_port.to_string();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imapprobe"))
-        .args([
-            "batch",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--host",
-            "localhost",
-            "--port",
-            &port,
-            "--tls",
-            "implicit",
-            "--ca-file",
-            d.ca_file.to_str().unwrap(),
-            "--concurrency",
-            "2",
-            "--quiet",
-            "--output",
-            out_file.to_str().unwrap(),
-        ])
+        .args(batch_args(
+            &d,
+            &csv,
+            &["--concurrency", "2", "--output", out_file.to_str().unwrap()],
+        ))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
