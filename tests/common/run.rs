@@ -29,6 +29,16 @@ impl Outcome {
             .unwrap_or_else(|| panic!("no finding {id} in:\n{}", self.stdout))
     }
 
+    /// The finding with this id, asserted to have failed with `words` in
+    /// its message.
+    pub fn failed_with(&self, id: &str, words: &str) -> serde_json::Value {
+        let f = self.finding(id);
+        assert_eq!(f["status"], "fail", "{id}: {self:?}");
+        let message = f["message"].as_str().unwrap_or("");
+        assert!(message.contains(words), "{id}: {message:?} lacks {words:?}");
+        f
+    }
+
     /// Every finding with this id.
     pub fn with_id(&self, id: &str) -> Vec<serde_json::Value> {
         self.json()["findings"]
@@ -148,4 +158,32 @@ pub fn against_scripted(command: &[&str], port: u16, extra: &[&str]) -> Outcome 
     }
     args.extend_from_slice(extra);
     imapprobe(&args, &[("PW", "pw")])
+}
+
+/// `batch` over `csv` against a plaintext scripted server on `port`
+/// (credentials allowed in the clear); `--timeout 3s` unless `extra` has one.
+pub fn scripted_batch_args(port: u16, csv: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let port = port.to_string();
+    let mut args = vec![
+        "batch",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--tls",
+        "none",
+        "--allow-plaintext-auth",
+    ];
+    if !extra.contains(&"--timeout") {
+        args.extend_from_slice(&["--timeout", "3s"]);
+    }
+    args.extend_from_slice(extra);
+    args.into_iter().map(String::from).collect()
+}
+
+/// Runs imapprobe with owned arguments and no extra environment.
+pub fn imapprobe_owned(args: &[String]) -> Outcome {
+    imapprobe(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
 }
