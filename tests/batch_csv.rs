@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::run::{imapprobe, Outcome};
+use common::run::{imapprobe_owned, scripted_batch_args, Outcome};
 use common::scripted::ScriptedServer;
 use serde_json::Value;
 use std::path::Path;
@@ -22,25 +22,9 @@ const ACCEPT: &str = "
 ";
 
 fn batch(port: u16, csv: &Path, extra: &[&str]) -> Outcome {
-    let port = port.to_string();
-    let mut args = vec![
-        "batch",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--tls",
-        "none",
-        "--allow-plaintext-auth",
-        "--timeout",
-        "3s",
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    imapprobe(&args, &[])
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(extra);
+    imapprobe_owned(&scripted_batch_args(port, csv, &all))
 }
 
 fn records(stdout: &str, kind: &str) -> Vec<Value> {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::run::{imapprobe, Outcome};
+use common::run::{imapprobe_owned, scripted_batch_args, Outcome};
 use common::scripted::{Mode, ScriptedServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -48,30 +48,13 @@ fn csv(dir: &Path, users: usize) -> PathBuf {
 /// `batch` over `csv` against the plaintext scripted server on `port`, with
 /// a short timeout and backoff.
 fn batch_args(port: u16, csv: &Path, extra: &[&str]) -> Vec<String> {
-    let port = port.to_string();
-    let mut args = vec![
-        "batch",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--tls",
-        "none",
-        "--allow-plaintext-auth",
-        "--timeout",
-        "300ms",
-        "--retry-backoff",
-        "20ms",
-    ];
-    args.extend_from_slice(extra);
-    args.into_iter().map(String::from).collect()
+    let mut all = vec!["--timeout", "300ms", "--retry-backoff", "20ms"];
+    all.extend_from_slice(extra);
+    scripted_batch_args(port, csv, &all)
 }
 
 fn batch(port: u16, csv: &Path, extra: &[&str]) -> Outcome {
-    let args = batch_args(port, csv, extra);
-    imapprobe(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    imapprobe_owned(&batch_args(port, csv, extra))
 }
 
 fn users(stdout: &str) -> Vec<Value> {
